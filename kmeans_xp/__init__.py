@@ -1,0 +1,11 @@
+"""kmeans_xp: K-Means written once against the Python Array API standard.
+
+The same code runs on NumPy, CuPy, PyTorch, JAX and Dask arrays; results come
+back in the input's namespace, dtype and device.
+"""
+
+from ._estimator import KMeans, kmeans_plusplus
+from ._validation import ConvergenceWarning, NotFittedError
+
+__all__ = ["ConvergenceWarning", "KMeans", "NotFittedError", "kmeans_plusplus"]
+__version__ = "0.1.0"

@@ -1,0 +1,280 @@
+"""The only backend-specific code in kmeans_xp.
+
+Every function here is one primitive the algorithms need, with a native path
+for the array libraries that have a faster one and a fallback written against
+the Array API standard alone. Algorithm modules call these functions and never
+import an array library themselves.
+
+Array libraries are imported lazily (inside functions, and only after
+``array_api_compat`` has recognised the namespace), so importing kmeans_xp
+never imports CuPy, torch, JAX or Dask.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from array_api_compat import (
+    is_cupy_namespace,
+    is_dask_namespace,
+    is_jax_namespace,
+    is_numpy_namespace,
+    is_torch_namespace,
+)
+from array_api_compat import device as _device_of
+from array_api_compat import size as _size
+
+__all__ = [
+    "backend_name",
+    "default_float",
+    "device_of",
+    "free_memory_bytes",
+    "from_host",
+    "has_float64",
+    "is_lazy",
+    "segment_sum",
+    "synchronize",
+    "to_host",
+]
+
+# Default memory budget (bytes) for one chunk's temporary (rows x n_clusters)
+# scores on the CPU. Small enough to stay in the last-level cache on a laptop,
+# large enough that BLAS calls are efficient.
+CPU_CHUNK_BUDGET = 8 * 2**20
+# Fraction of free device memory one chunk's temporaries may use on a GPU.
+GPU_FREE_FRACTION = 0.25
+GPU_CHUNK_CAP = 1 * 2**30
+
+
+def backend_name(xp: Any) -> str:
+    """A short human name for the namespace, used in error messages."""
+    if is_numpy_namespace(xp):
+        return "numpy"
+    if is_torch_namespace(xp):
+        return "torch"
+    if is_cupy_namespace(xp):
+        return "cupy"
+    if is_jax_namespace(xp):
+        return "jax"
+    if is_dask_namespace(xp):
+        return "dask"
+    return getattr(xp, "__name__", repr(xp))
+
+
+def device_of(x: Any) -> Any:
+    return _device_of(x)
+
+
+def is_lazy(xp: Any) -> bool:
+    """True for namespaces whose arrays are task graphs (Dask)."""
+    return bool(is_dask_namespace(xp))
+
+
+def default_float(xp: Any, device: Any) -> Any:
+    """The namespace's default real floating dtype on ``device``."""
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        try:
+            return info().default_dtypes(device=device)["real floating"]
+        except Exception:  # pragma: no cover - old compat layers
+            pass
+    return xp.float64 if has_float64(xp, device) else xp.float32
+
+
+def has_float64(xp: Any, device: Any) -> bool:
+    """Whether ``device`` of ``xp`` supports float64."""
+    if is_torch_namespace(xp) and getattr(device, "type", None) == "mps":
+        return False
+    if is_jax_namespace(xp):
+        import jax
+
+        return bool(jax.config.jax_enable_x64)
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        try:
+            return "float64" in info().dtypes(device=device, kind="real floating")
+        except Exception:  # pragma: no cover
+            pass
+    return True
+
+
+# --------------------------------------------------------------------------
+# host <-> device
+# --------------------------------------------------------------------------
+def to_host(xp: Any, x: Any) -> np.ndarray:
+    """Copy ``x`` into a NumPy array on the host (a sync point)."""
+    if is_numpy_namespace(xp):
+        return np.asarray(x)
+    if is_torch_namespace(xp):
+        return x.detach().cpu().numpy()
+    if is_cupy_namespace(xp):
+        return x.get()
+    if is_dask_namespace(xp):
+        return np.asarray(x.compute())
+    try:
+        return np.asarray(x)
+    except Exception:
+        return np.from_dlpack(x)
+
+
+def from_host(xp: Any, a: np.ndarray, device: Any, dtype: Any = None) -> Any:
+    """Move a host NumPy array onto ``device`` of ``xp`` (optionally casting)."""
+    a = np.ascontiguousarray(a)
+    if is_dask_namespace(xp):
+        # small arrays only (centers, candidates): one chunk
+        out = xp.asarray(a)
+    else:
+        out = xp.asarray(a, device=device)
+    if dtype is not None and out.dtype != dtype:
+        out = xp.astype(out, dtype)
+    return out
+
+
+def synchronize(xp: Any, device: Any) -> None:
+    """Wait until queued device work is done (for timing)."""
+    if is_cupy_namespace(xp):
+        import cupy
+
+        cupy.cuda.get_current_stream().synchronize()
+    elif is_torch_namespace(xp):
+        import torch
+
+        if getattr(device, "type", "cpu") == "cuda":
+            torch.cuda.synchronize(device)
+
+
+def free_memory_bytes(xp: Any, device: Any) -> int | None:
+    """Free memory on an accelerator, or None on the host."""
+    if is_cupy_namespace(xp):
+        import cupy
+
+        free, _total = cupy.cuda.runtime.memGetInfo()
+        pool = cupy.get_default_memory_pool()
+        return int(free + pool.free_bytes())
+    if is_torch_namespace(xp) and getattr(device, "type", "cpu") == "cuda":
+        import torch
+
+        free, _total = torch.cuda.mem_get_info(device)
+        reserved = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+        return int(free + reserved)
+    if is_jax_namespace(xp):
+        platform = getattr(device, "platform", "cpu")
+        if platform != "cpu":
+            stats = device.memory_stats() or {}
+            limit = stats.get("bytes_limit")
+            used = stats.get("bytes_in_use", 0)
+            if limit:
+                return int(limit - used)
+    return None
+
+
+def chunk_rows(
+    xp: Any, device: Any, n_rows: int, row_bytes: int, budget: int | None
+) -> int:
+    """Rows per chunk so that one chunk's temporaries stay within a budget.
+
+    ``row_bytes`` is the size of the temporaries one row needs (its
+    n_clusters scores plus its features). ``budget`` in bytes overrides
+    the default, which is a cache-sized block on the host and a fraction
+    of the free memory on an accelerator.
+    """
+    if budget is None:
+        free = free_memory_bytes(xp, device)
+        if free is None:
+            budget = CPU_CHUNK_BUDGET
+        else:
+            budget = int(min(GPU_CHUNK_CAP, GPU_FREE_FRACTION * free))
+    rows = max(1, budget // max(1, row_bytes))
+    return int(min(n_rows, rows))
+
+
+# --------------------------------------------------------------------------
+# segment sum: per-cluster sums of rows
+# --------------------------------------------------------------------------
+def segment_sum(xp: Any, values: Any, labels: Any, n_segments: int) -> Any:
+    """Sum the rows of ``values`` (n, d) into ``n_segments`` rows by ``labels``.
+
+    Repeated labels accumulate (a true scatter-add). Returns an array of
+    shape (n_segments, d) in the dtype of ``values``. The caller multiplies
+    by sample weights beforehand when it has them.
+    """
+    if is_numpy_namespace(xp):
+        return _segment_sum_numpy(values, labels, n_segments)
+    if is_torch_namespace(xp):
+        import torch
+
+        out = torch.zeros(
+            (n_segments, values.shape[1]), dtype=values.dtype, device=values.device
+        )
+        out.index_add_(0, labels, values)
+        return out
+    if is_cupy_namespace(xp):
+        import cupy
+        import cupyx
+
+        out = cupy.zeros((n_segments, values.shape[1]), dtype=values.dtype)
+        cupyx.scatter_add(out, labels, values)
+        return out
+    if is_jax_namespace(xp):
+        import jax
+
+        return jax.ops.segment_sum(values, labels, num_segments=n_segments)
+    return _segment_sum_onehot(xp, values, labels, n_segments)
+
+
+def segment_count(xp: Any, labels: Any, n_segments: int, weights: Any, dtype: Any) -> Any:
+    """Per-segment count (or weight sum when ``weights`` is given)."""
+    if is_numpy_namespace(xp):
+        return np.bincount(labels, weights=weights, minlength=n_segments).astype(
+            dtype, copy=False
+        )
+    if is_torch_namespace(xp):
+        import torch
+
+        if weights is None:
+            return torch.bincount(labels, minlength=n_segments).to(dtype)
+        return torch.bincount(labels, weights=weights, minlength=n_segments).to(dtype)
+    if is_cupy_namespace(xp):
+        import cupy
+
+        return cupy.bincount(labels, weights=weights, minlength=n_segments).astype(dtype)
+    if is_jax_namespace(xp):
+        import jax
+        import jax.numpy as jnp
+
+        w = jnp.ones(labels.shape, dtype=dtype) if weights is None else weights
+        return jax.ops.segment_sum(w, labels, num_segments=n_segments)
+    ids = xp.arange(n_segments, dtype=labels.dtype, device=_device_of(labels))
+    onehot = xp.astype(labels[:, None] == ids[None, :], dtype)
+    if weights is None:
+        return xp.sum(onehot, axis=0)
+    return xp.matmul(weights[None, :], onehot)[0, :]
+
+
+def _segment_sum_numpy(values: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    # Sort rows by label and add contiguous runs: one gather and one
+    # reduceat, much faster than np.add.at and exact for repeated labels.
+    n, d = values.shape
+    out = np.zeros((k, d), dtype=values.dtype)
+    if n == 0:
+        return out
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    out[sorted_labels[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    return out
+
+
+def _segment_sum_onehot(xp: Any, values: Any, labels: Any, k: int) -> Any:
+    # Pure-standard fallback: (k, n) one-hot matrix times values. The caller
+    # passes one row chunk at a time, so the one-hot block stays bounded.
+    ids = xp.arange(k, dtype=labels.dtype, device=_device_of(labels))
+    onehot_t = xp.astype(ids[:, None] == labels[None, :], values.dtype)
+    return xp.matmul(onehot_t, values)
+
+
+def n_elements(x: Any) -> int:
+    s = _size(x)
+    return int(s) if s is not None and not (isinstance(s, float) and math.isnan(s)) else -1

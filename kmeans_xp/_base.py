@@ -1,0 +1,72 @@
+"""Estimator plumbing: parameters, repr, and scikit-learn integration.
+
+When scikit-learn is installed the estimators derive from its
+``BaseEstimator`` (so ``clone``, ``Pipeline``, ``GridSearchCV`` and
+``check_estimator`` see a native estimator); without it, a small base with
+the same ``get_params`` / ``set_params`` / ``repr`` behaviour is used and the
+package imports and works all the same.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+__all__ = ["BaseEstimator", "ClusterMixin", "TransformerMixin", "HAVE_SKLEARN"]
+
+try:  # pragma: no cover - exercised in both configurations by the tests
+    from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+
+    HAVE_SKLEARN = True
+except ImportError:  # pragma: no cover
+    HAVE_SKLEARN = False
+
+    class BaseEstimator:  # type: ignore[no-redef]
+        """get_params / set_params / repr from the ``__init__`` signature."""
+
+        @classmethod
+        def _get_param_names(cls) -> list[str]:
+            sig = inspect.signature(cls.__init__)
+            return sorted(
+                p.name
+                for p in sig.parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            )
+
+        def get_params(self, deep: bool = True) -> dict[str, Any]:
+            return {name: getattr(self, name) for name in self._get_param_names()}
+
+        def set_params(self, **params: Any) -> "BaseEstimator":
+            valid = self._get_param_names()
+            for key, value in params.items():
+                if key not in valid:
+                    raise ValueError(
+                        f"Invalid parameter {key!r} for estimator {type(self).__name__}; "
+                        f"valid parameters are {valid}"
+                    )
+                setattr(self, key, value)
+            return self
+
+        def __repr__(self) -> str:
+            sig = inspect.signature(type(self).__init__)
+            changed = []
+            for name, p in sig.parameters.items():
+                if name == "self" or not hasattr(self, name):
+                    continue
+                value = getattr(self, name)
+                default = p.default
+                same = value is default
+                if not same:
+                    try:
+                        same = bool(value == default) and type(value) is type(default)
+                    except Exception:
+                        same = False
+                if not same:
+                    changed.append(f"{name}={value!r}")
+            return f"{type(self).__name__}({', '.join(changed)})"
+
+    class ClusterMixin:  # type: ignore[no-redef]
+        _estimator_type = "clusterer"
+
+    class TransformerMixin:  # type: ignore[no-redef]
+        pass

@@ -1,0 +1,299 @@
+"""Public estimator: parameter checks, the n_init loop, results in the input's namespace."""
+
+from __future__ import annotations
+
+import numbers
+import sys
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from . import _backend
+from ._assign import Data, chunk_size_for, inertia as _inertia, needs_offset
+from ._assign import assign_pass, transform as _transform
+from ._base import BaseEstimator, ClusterMixin, TransformerMixin
+from ._init import init_random, kmeans_plusplus as _kmeans_plusplus
+from ._lloyd import lloyd_single
+from ._validation import (
+    ConvergenceWarning,
+    NotFittedError,
+    check_data,
+    check_init_array,
+    check_random_state,
+    check_sample_weight,
+    get_namespace,
+)
+
+_INITS = ("k-means++", "random")
+_ALGORITHMS = ("lloyd",)
+
+
+def _is_array_init(init: Any) -> bool:
+    return not isinstance(init, str) and not callable(init)
+
+
+def _check_int(value: Any, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
+
+
+class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """K-Means clustering on any Array API library (NumPy, CuPy, torch, JAX, Dask).
+
+    The same seed gives the same initial centers on every backend; results come
+    back in the namespace, dtype and device of the input.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+    init : {"k-means++", "random"} or array of shape (n_clusters, n_features)
+        Initialisation: greedy k-means++, k samples drawn at random, or the given
+        centers (an array of the same library and device as ``X``).
+    n_init : "auto" or int, default="auto"
+        Number of initialisations; the run with the lowest inertia is kept.
+        "auto" means 1 for k-means++ or an array, 10 for random.
+    max_iter : int, default=300
+        Maximum number of iterations of one run.
+    tol : float, default=1e-4
+        Relative tolerance: a run stops when the total squared center shift is at
+        most ``tol`` times the mean per-feature variance of ``X``.
+    verbose : int, default=0
+        Print one line per iteration (inertia, center shift, elapsed) on stderr.
+    random_state : None, int or numpy.random.RandomState
+        Seed of the host random number generator.
+    algorithm : {"lloyd"}, default="lloyd"
+        The iteration used.
+    chunk_bytes : int or None, default=None
+        Memory budget in bytes for one row chunk's temporaries. None picks a
+        cache-sized block on the CPU and a fraction of free memory on a GPU.
+
+    Attributes
+    ----------
+    cluster_centers_ : array of shape (n_clusters, n_features)
+    labels_ : array of shape (n_samples,)
+    inertia_ : float
+        Weighted sum of squared distances of samples to their closest center.
+    n_iter_ : int
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeans_xp import KMeans
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> km = KMeans(n_clusters=2, random_state=0).fit(X)
+    >>> sorted(km.cluster_centers_.tolist())
+    [[1.0, 2.0], [10.0, 2.0]]
+    >>> km.predict(np.array([[0, 0], [12, 3]])).tolist() == [km.labels_[0], km.labels_[3]]
+    True
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        init: Any = "k-means++",
+        n_init: Any = "auto",
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        verbose: int = 0,
+        random_state: Any = None,
+        algorithm: str = "lloyd",
+        chunk_bytes: int | None = None,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.algorithm = algorithm
+        self.chunk_bytes = chunk_bytes
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self, n_samples: int) -> tuple[int, int]:
+        k = _check_int(self.n_clusters, "n_clusters", 1)
+        if k > n_samples:
+            raise ValueError(
+                f"n_clusters={k} is larger than the number of samples n_samples={n_samples}"
+            )
+        _check_int(self.max_iter, "max_iter", 1)
+        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not (
+            self.tol >= 0
+        ):
+            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+        if self.algorithm not in _ALGORITHMS:
+            raise ValueError(
+                f"unknown algorithm {self.algorithm!r}; expected one of {list(_ALGORITHMS)}"
+            )
+        if isinstance(self.init, str):
+            if self.init not in _INITS:
+                raise ValueError(f"unknown init {self.init!r}; expected one of {list(_INITS)} or an array")
+        elif callable(self.init):
+            raise TypeError("init must be 'k-means++', 'random' or an array; callables are not supported")
+        if self.chunk_bytes is not None:
+            _check_int(self.chunk_bytes, "chunk_bytes", 1)
+        if self.n_init == "auto":
+            n_init = 10 if isinstance(self.init, str) and self.init == "random" else 1
+        else:
+            n_init = _check_int(self.n_init, "n_init", 1)
+        if _is_array_init(self.init) and n_init != 1:
+            warnings.warn(
+                f"explicit initial centers given: running one initialisation instead of "
+                f"n_init={n_init}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            n_init = 1
+        return k, n_init
+
+    def _make_data(self, xp: Any, X: Any, w: Any, device: Any, offset: Any, k: int) -> Data:
+        chunk = chunk_size_for(xp, X, device, k, self.chunk_bytes)
+        return Data(xp=xp, X=X, weights=w, offset=offset, device=device, chunk=chunk)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "cluster_centers_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit first"
+            )
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "KMeans":
+        """Compute the clustering of ``X`` (n_samples, n_features)."""
+        init = self.init
+        xp, device = get_namespace(X, sample_weight, init if _is_array_init(init) else None)
+        X = check_data(xp, X, device)
+        n, d = int(X.shape[0]), int(X.shape[1])
+        k, n_init = self._check_params(n)
+        w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
+        if _is_array_init(init):
+            init = check_init_array(xp, init, k, d, X.dtype, device)
+        rs = check_random_state(self.random_state)
+
+        mean = xp.mean(X, axis=0)
+        var = xp.var(X, axis=0)
+        tol = float(xp.mean(var)) * float(self.tol)
+        offset = mean if needs_offset(xp, mean, var) else None
+        data = self._make_data(xp, X, w, device, offset, k)
+
+        report = self._reporter(data) if self.verbose else None
+        best = None
+        for _ in range(n_init):
+            if _is_array_init(init):
+                centers0 = init if offset is None else init - offset
+            elif init == "random":
+                centers0 = init_random(data, k, rs)
+            else:
+                centers0, _ = _kmeans_plusplus(data, k, rs)
+            labels, inertia, centers, n_iter = lloyd_single(
+                data, centers0, max_iter=self.max_iter, tol=tol, report=report
+            )
+            inertia = float(inertia)
+            if best is None or inertia < best[0]:
+                best = (inertia, labels, centers, n_iter)
+        inertia, labels, centers, n_iter = best
+
+        n_distinct = int(xp.unique_values(labels).shape[0])
+        if n_distinct < k:
+            warnings.warn(
+                f"Number of distinct clusters ({n_distinct}) found smaller than "
+                f"n_clusters ({k}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self._offset = offset
+        self.cluster_centers_ = centers if offset is None else centers + offset
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = n_iter
+        self.n_features_in_ = d
+        return self
+
+    def _reporter(self, data: Data):
+        start = time.perf_counter()
+
+        def report(n_iter: int, labels: Any, centers: Any, shift: float) -> None:
+            value = float(_inertia(data, centers, labels))
+            print(
+                f"Iteration {n_iter}: inertia {value:.6g}, center shift {shift:.3g}, "
+                f"elapsed {time.perf_counter() - start:.2f}s",
+                file=sys.stderr,
+            )
+
+        return report
+
+    # ------------------------------------------------------------- after fit
+    def _prepare(self, X: Any, sample_weight: Any = None) -> tuple[Any, Data]:
+        self._check_fitted()
+        centers = self.cluster_centers_
+        xp, device = get_namespace(X, sample_weight, centers)
+        X = check_data(xp, X, device, dtype=centers.dtype, n_features=self.n_features_in_)
+        w = check_sample_weight(xp, sample_weight, int(X.shape[0]), X.dtype, device)
+        data = self._make_data(xp, X, w, device, self._offset, int(centers.shape[0]))
+        shifted = centers if self._offset is None else centers - self._offset
+        return shifted, data
+
+    def predict(self, X: Any, sample_weight: Any = None) -> Any:
+        """Index of the closest center for each sample."""
+        centers, data = self._prepare(X, sample_weight)
+        labels, _, _ = assign_pass(data, centers, update=False)
+        return labels
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def transform(self, X: Any) -> Any:
+        """Euclidean distance of each sample to each center, (n_samples, n_clusters)."""
+        centers, data = self._prepare(X)
+        return _transform(data, centers)
+
+    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Opposite of the weighted inertia of ``X`` against the fitted centers."""
+        centers, data = self._prepare(X, sample_weight)
+        labels, _, _ = assign_pass(data, centers, update=False)
+        return -float(_inertia(data, centers, labels))
+
+
+def kmeans_plusplus(
+    X: Any,
+    n_clusters: int,
+    *,
+    sample_weight: Any = None,
+    random_state: Any = None,
+    n_local_trials: int | None = None,
+) -> tuple[Any, Any]:
+    """Greedy k-means++ seeding, as scikit-learn's ``kmeans_plusplus``.
+
+    Returns ``(centers, indices)`` in the namespace and on the device of ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeans_xp import kmeans_plusplus
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> centers, indices = kmeans_plusplus(X, n_clusters=2, random_state=0)
+    >>> centers.shape, indices.shape
+    ((2, 2), (2,))
+    """
+    xp, device = get_namespace(X, sample_weight)
+    X = check_data(xp, X, device)
+    n = int(X.shape[0])
+    k = _check_int(n_clusters, "n_clusters", 1)
+    if k > n:
+        raise ValueError(f"n_clusters={k} is larger than the number of samples n_samples={n}")
+    if n_local_trials is not None:
+        _check_int(n_local_trials, "n_local_trials", 1)
+    w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
+    chunk = chunk_size_for(xp, X, device, 16, None)
+    data = Data(xp=xp, X=X, weights=w, offset=None, device=device, chunk=chunk)
+    return _kmeans_plusplus(data, k, check_random_state(random_state), n_local_trials)

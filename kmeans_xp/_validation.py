@@ -1,0 +1,207 @@
+"""Input checks shared by the estimators. Pure Array API: takes ``xp``."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace, is_array_api_obj
+
+from . import _backend
+
+__all__ = [
+    "ConvergenceWarning",
+    "NotFittedError",
+    "check_data",
+    "check_init_array",
+    "check_random_state",
+    "check_sample_weight",
+    "get_namespace",
+]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a method needing a fitted estimator is called before fit."""
+
+
+class ConvergenceWarning(UserWarning):
+    """Raised when the clustering is degenerate (fewer distinct clusters than asked)."""
+
+
+def get_namespace(*arrays: Any) -> tuple[Any, Any]:
+    """Namespace and device of the arrays (all must share both).
+
+    Python sequences and objects that are not arrays are converted with NumPy
+    first, so lists work as they do in scikit-learn.
+    """
+    arrays = tuple(a for a in arrays if a is not None)
+    names = []
+    for a in arrays:
+        try:
+            names.append(array_namespace(a))
+        except TypeError:
+            names.append(None)
+    real = [n for n in names if n is not None]
+    if real and any(n is not real[0] for n in real):
+        kinds = sorted({_backend.backend_name(n) for n in real})
+        raise TypeError(
+            "all arrays must come from the same array library, got arrays from "
+            + " and ".join(kinds)
+            + "; convert them to one library first"
+        )
+    xp = real[0] if real else array_namespace(np.empty(0))
+    devices = []
+    for a, n in zip(arrays, names):
+        if n is not None:
+            devices.append(_backend.device_of(a))
+    if devices and any(d != devices[0] for d in devices):
+        raise ValueError(
+            f"all arrays must be on the same device, got {devices[0]!r} and "
+            f"{next(d for d in devices if d != devices[0])!r}"
+        )
+    device = devices[0] if devices else None
+    if device is None:
+        device = _backend.device_of(xp.empty(0))
+    return xp, device
+
+
+def as_array(xp: Any, a: Any, device: Any, name: str) -> Any:
+    """``a`` as an array of ``xp`` (lists and host data converted)."""
+    if is_array_api_obj(a):
+        return a
+    if hasattr(a, "toarray") or type(a).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"{name} is a sparse matrix; kmeans_xp needs a dense array "
+            "(convert with .toarray())"
+        )
+    try:
+        host = np.asarray(a)
+    except Exception as exc:
+        raise TypeError(f"{name} could not be converted to an array: {exc}") from exc
+    if host.dtype == object:
+        raise TypeError(f"{name} has dtype object; expected real numbers")
+    return _backend.from_host(xp, host, device)
+
+
+def _float_dtype_for(xp: Any, dtype: Any, device: Any, name: str) -> Any:
+    if dtype == xp.float32 or (hasattr(xp, "float64") and dtype == xp.float64):
+        return dtype
+    if xp.isdtype(dtype, "real floating"):
+        # float16 / bfloat16: compute in float32
+        return xp.float32
+    if xp.isdtype(dtype, ("integral", "bool")):
+        return _backend.default_float(xp, None)
+    raise TypeError(
+        f"{name} has dtype {dtype}; expected real numbers (float, int or bool), "
+        "complex and object data are not supported"
+    )
+
+
+def check_data(
+    xp: Any,
+    X: Any,
+    device: Any,
+    name: str = "X",
+    *,
+    dtype: Any = None,
+    n_features: int | None = None,
+    check_finite: bool = True,
+) -> Any:
+    """Validate a 2-D sample matrix and cast it to a floating dtype.
+
+    Returns the array itself when it already has the right dtype (no copy).
+    """
+    X = as_array(xp, X, device, name)
+    try:
+        kind_ok = xp.isdtype(X.dtype, ("real floating", "integral", "bool"))
+    except Exception:
+        kind_ok = False
+    if not kind_ok:
+        raise TypeError(
+            f"{name} has dtype {X.dtype}; expected real numbers (float, int or bool), "
+            "complex and object data are not supported"
+        )
+    if X.ndim != 2:
+        hint = (
+            " Reshape a single feature with X.reshape(-1, 1) or a single sample with "
+            "X.reshape(1, -1)." if X.ndim == 1 else ""
+        )
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features), got "
+            f"{X.ndim}-D with shape {tuple(X.shape)}.{hint}"
+        )
+    n, d = X.shape
+    if n is not None and n < 1:
+        raise ValueError(f"{name} is empty: it has 0 samples (shape {tuple(X.shape)})")
+    if d is not None and d < 1:
+        raise ValueError(f"{name} is empty: it has 0 features (shape {tuple(X.shape)})")
+    if n_features is not None and d != n_features:
+        raise ValueError(
+            f"{name} has {d} features, but this estimator was fitted with "
+            f"{n_features} features"
+        )
+    target = dtype if dtype is not None else _float_dtype_for(xp, X.dtype, device, name)
+    if X.dtype != target:
+        X = xp.astype(X, target)
+    if check_finite and not bool(xp.all(xp.isfinite(X))):
+        n_nan = int(xp.sum(xp.astype(xp.isnan(X), xp.int32)))
+        what = "NaN" if n_nan else "infinity"
+        raise ValueError(
+            f"{name} contains {what} (n_nan={n_nan}); remove or impute non-finite "
+            "values before clustering"
+        )
+    return X
+
+
+def check_sample_weight(
+    xp: Any, sample_weight: Any, n_samples: int, dtype: Any, device: Any
+) -> Any:
+    """None stays None (unit weights); otherwise a validated 1-D array."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        w = xp.full((n_samples,), float(sample_weight), dtype=dtype, device=device)
+    else:
+        w = as_array(xp, sample_weight, device, "sample_weight")
+        if not xp.isdtype(w.dtype, ("real floating", "integral", "bool")):
+            raise TypeError(
+                f"sample_weight has dtype {w.dtype}; expected real numbers"
+            )
+        if w.ndim != 1 or w.shape[0] != n_samples:
+            raise ValueError(
+                f"sample_weight must have shape ({n_samples},) to match X, got "
+                f"{tuple(w.shape)}"
+            )
+        if w.dtype != dtype:
+            w = xp.astype(w, dtype)
+    if not bool(xp.all(xp.isfinite(w))):
+        raise ValueError("sample_weight contains NaN or infinity")
+    if bool(xp.any(w < 0)):
+        raise ValueError("sample_weight has negative values; weights must be >= 0")
+    if not bool(xp.any(w > 0)):
+        raise ValueError("sample_weight is all zero; at least one weight must be positive")
+    return w
+
+
+def check_init_array(xp: Any, init: Any, n_clusters: int, n_features: int, dtype: Any, device: Any) -> Any:
+    C = check_data(xp, init, device, "init", dtype=dtype)
+    if C.shape[0] != n_clusters or C.shape[1] != n_features:
+        raise ValueError(
+            f"init array has shape {tuple(C.shape)}, expected (n_clusters, n_features) = "
+            f"({n_clusters}, {n_features})"
+        )
+    return C
+
+
+def check_random_state(seed: Any) -> np.random.RandomState:
+    """A NumPy ``RandomState`` from None, an int or a RandomState (as scikit-learn)."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return np.random.RandomState(int(seed))
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise ValueError(
+        f"random_state must be None, an int or a numpy.random.RandomState, got {seed!r}"
+    )
