@@ -1,14 +1,17 @@
 """Chunked nearest-center assignment and the passes built on it.
 
-Pure Array API: every function takes the namespace ``xp``. Distances are
-computed as ``0.5*||c||^2 - x.c`` (same argmin as ``||x - c||^2``) for one row
-chunk at a time, so no (n_samples, n_clusters) array is ever allocated.
+Pure Array API: every function takes the namespace ``xp`` (or gets it from
+``Data``). Distances are computed as ``0.5*||c||^2 - x.c`` (the same argmin as
+``||x - c||^2``) for one row chunk at a time, so no (n_samples, n_clusters)
+array is ever allocated. Every pass is a map over row chunks with a small
+reduction (``_backend.map_rows``), which is also how it runs on Dask.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from functools import partial
+from typing import Any
 
 from . import _backend
 
@@ -20,14 +23,20 @@ class Data:
     ``offset`` is the per-feature mean subtracted chunk by chunk (never from
     the caller's array) when the data sit far from the origin, so float32
     dot products stay accurate; centers are kept in the same shifted frame.
+    ``sxp`` is the namespace of the small arrays (centers, statistics).
     """
 
     xp: Any
     X: Any
     weights: Any  # None for unit weights
-    offset: Any  # None when no shift is applied
+    offset: Any  # None when no shift is applied (in sxp)
     device: Any
     chunk: int  # rows per chunk
+    sxp: Any = None
+
+    def __post_init__(self) -> None:
+        if self.sxp is None:
+            self.sxp = _backend.small_namespace(self.xp)
 
     @property
     def n(self) -> int:
@@ -41,32 +50,47 @@ class Data:
     def dtype(self) -> Any:
         return self.X.dtype
 
-    def bounds(self) -> Iterator[tuple[int, int]]:
-        for start in range(0, self.n, self.chunk):
-            yield start, min(self.n, start + self.chunk)
-
-    def rows(self, start: int, stop: int) -> Any:
-        """Rows start:stop in the shifted frame (a new array when shifted)."""
-        block = self.X[start:stop, ...]
-        if self.offset is not None:
-            block = block - self.offset
-        return block
-
-    def weights_of(self, start: int, stop: int) -> Any:
-        return None if self.weights is None else self.weights[start:stop]
+    def map(
+        self,
+        fn: Any,
+        rows: tuple[Any, ...] = (),
+        shared: tuple[Any, ...] = (),
+        *,
+        combine: Any = _backend.add_stats,
+        out_specs: tuple[tuple[tuple[int, ...], Any], ...] = (),
+    ) -> tuple[tuple[Any, ...], Any]:
+        """``map_rows`` over (X, weights, *rows) with (offset, *shared)."""
+        return _backend.map_rows(
+            self.xp,
+            fn,
+            (self.X, self.weights, *rows),
+            (self.offset, *shared),
+            chunk=self.chunk,
+            combine=combine,
+            out_specs=out_specs,
+        )
 
     def take(self, indices: Any) -> Any:
-        """Rows at ``indices`` in the shifted frame."""
+        """Rows at ``indices`` (an ``xp`` array) in the shifted frame, in ``sxp``."""
         rows = self.xp.take(self.X, indices, axis=0)
+        if self.sxp is not self.xp:
+            rows = self.sxp.asarray(_backend.to_host(self.xp, rows))
         if self.offset is not None:
             rows = rows - self.offset
         return rows
 
 
+def shifted(Xb: Any, offset: Any) -> Any:
+    return Xb if offset is None else Xb - offset
+
+
 def chunk_size_for(xp: Any, X: Any, device: Any, n_cols: int, budget: int | None) -> int:
     itemsize = 8 if X.dtype == getattr(xp, "float64", None) else 4
     row_bytes = itemsize * (int(n_cols) + int(X.shape[1]))
-    return _backend.chunk_rows(xp, device, int(X.shape[0]), row_bytes, budget)
+    n = X.shape[0]
+    if _backend.is_lazy(xp):
+        n = max(X.chunks[0])
+    return _backend.chunk_rows(xp, device, int(n), row_bytes, budget)
 
 
 def needs_offset(xp: Any, mean: Any, var: Any) -> bool:
@@ -95,60 +119,131 @@ def block_update(xp: Any, Xb: Any, wb: Any, labels: Any, k: int) -> tuple[Any, A
     return sums, counts
 
 
-def assign_pass(
-    data: Data, centers: Any, *, update: bool
-) -> tuple[Any, Any, Any]:
-    """Labels of every sample; with ``update``, per-cluster sums and weights."""
-    xp = data.xp
+def centers_args(sxp: Any, centers: Any) -> tuple[Any, Any]:
+    """(centers transposed, half squared norms): what assignment blocks need."""
+    return sxp.permute_dims(centers, (1, 0)), half_sq_norms(sxp, centers)
+
+
+def _lloyd_block(
+    xp: Any, Xb: Any, wb: Any, old_b: Any, offset: Any, centers_t: Any, half_csq: Any
+) -> tuple[tuple[Any], tuple[Any, Any, Any]]:
+    Xb = shifted(Xb, offset)
+    k = int(centers_t.shape[1])
+    lab = block_assign(xp, Xb, centers_t, half_csq)
+    sums, counts = block_update(xp, Xb, wb, lab, k)
+    if old_b is None:
+        changed = int(lab.shape[0])
+    else:
+        changed = xp.sum(xp.astype(lab != old_b, xp.int64))
+    return (lab,), (sums, counts, changed)
+
+
+def _label_block(
+    xp: Any, Xb: Any, wb: Any, offset: Any, centers_t: Any, half_csq: Any
+) -> tuple[tuple[Any], tuple[()]]:
+    return (block_assign(xp, shifted(Xb, offset), centers_t, half_csq),), ()
+
+
+def _no_stats(xp: Any, a: Any, b: Any) -> tuple[()]:
+    return ()
+
+
+def label_spec(data: Data) -> tuple[tuple[tuple[int, ...], Any], ...]:
+    """Shape tail and dtype of a labels output (used by the Dask path)."""
+    return (((), data.sxp.int64),)
+
+
+def lloyd_pass(data: Data, centers: Any, labels_old: Any) -> tuple[Any, Any, Any, int]:
+    """Assign every sample and sum per cluster: (labels, sums, counts, n_changed)."""
+    (labels,), (sums, counts, changed) = data.map(
+        _lloyd_block,
+        (labels_old,),
+        centers_args(data.sxp, centers),
+        out_specs=label_spec(data),
+    )
+    return labels, sums, counts, int(changed)
+
+
+def assign(data: Data, centers: Any) -> Any:
+    """Labels of every sample for ``centers`` (in the data's namespace)."""
+    (labels,), _ = data.map(
+        _label_block, (), centers_args(data.sxp, centers), combine=_no_stats,
+        out_specs=label_spec(data),
+    )
+    return labels
+
+
+def _inertia_block(
+    xp: Any, Xb: Any, wb: Any, lab: Any, offset: Any, centers: Any
+) -> tuple[tuple[()], tuple[Any, Any]]:
+    diff = shifted(Xb, offset) - xp.take(centers, lab, axis=0)
+    d2 = xp.sum(diff * diff, axis=1)
+    total = xp.sum(d2) if wb is None else xp.sum(d2 * wb)
     k = int(centers.shape[0])
-    centers_t = xp.permute_dims(centers, (1, 0))
-    half_csq = half_sq_norms(xp, centers)
-    labels = []
-    sums = counts = None
-    for start, stop in data.bounds():
-        Xb = data.rows(start, stop)
-        lab = block_assign(xp, Xb, centers_t, half_csq)
-        labels.append(lab)
-        if update:
-            s, c = block_update(xp, Xb, data.weights_of(start, stop), lab, k)
-            sums = s if sums is None else sums + s
-            counts = c if counts is None else counts + c
-    all_labels = labels[0] if len(labels) == 1 else xp.concat(labels)
-    return all_labels, sums, counts
+    sizes = _backend.segment_count(xp, lab, k, None, Xb.dtype)
+    return (), (total, sizes)
 
 
-def sq_dist_to_assigned(data: Data, centers: Any, labels: Any) -> Any:
-    """Exact squared distance of every sample to its assigned center, (n,)."""
-    xp = data.xp
-    out = []
-    for start, stop in data.bounds():
-        diff = data.rows(start, stop) - xp.take(centers, labels[start:stop], axis=0)
-        out.append(xp.sum(diff * diff, axis=1))
-    return out[0] if len(out) == 1 else xp.concat(out)
+def inertia_and_sizes(data: Data, centers: Any, labels: Any) -> tuple[float, int]:
+    """Weighted sum of squared distances to the assigned centers (computed
+    directly, not from the expanded form) and the number of non-empty clusters."""
+    _, (total, sizes) = data.map(_inertia_block, (labels,), (centers,))
+    sxp = data.sxp
+    return float(total), int(sxp.sum(sxp.astype(sizes > 0, sxp.int64)))
 
 
-def inertia(data: Data, centers: Any, labels: Any) -> Any:
-    """Weighted sum of squared distances to the assigned centers (0-d array)."""
-    xp = data.xp
-    total = None
-    for start, stop in data.bounds():
-        diff = data.rows(start, stop) - xp.take(centers, labels[start:stop], axis=0)
-        d2 = xp.sum(diff * diff, axis=1)
-        wb = data.weights_of(start, stop)
-        part = xp.sum(d2) if wb is None else xp.sum(d2 * wb)
-        total = part if total is None else total + part
-    return total
+def _farthest_block(
+    xp: Any, Xb: Any, wb: Any, lab: Any, offset: Any, centers: Any, m: Any
+) -> tuple[tuple[()], tuple[Any, Any, Any, Any]]:
+    Xb = shifted(Xb, offset)
+    diff = Xb - xp.take(centers, lab, axis=0)
+    d2 = xp.sum(diff * diff, axis=1)
+    w = xp.ones_like(d2) if wb is None else wb
+    return (), _top(xp, d2, Xb, lab, w, int(m))
+
+
+def _top(xp: Any, d2: Any, rows: Any, lab: Any, w: Any, m: int) -> tuple[Any, Any, Any, Any]:
+    # the m largest distances, earliest sample first among equal distances
+    order = xp.argsort(d2, descending=True, stable=True)[:m]
+    return (
+        xp.take(d2, order),
+        xp.take(rows, order, axis=0),
+        xp.take(lab, order),
+        xp.take(w, order),
+    )
+
+
+def _merge_top(xp: Any, a: tuple[Any, ...], b: tuple[Any, ...], m: int) -> tuple[Any, ...]:
+    d2, rows, lab, w = (xp.concat([x, y]) for x, y in zip(a, b))
+    return _top(xp, d2, rows, lab, w, m)
+
+
+def farthest(data: Data, centers: Any, labels: Any, m: int) -> tuple[Any, Any, Any]:
+    """The m samples farthest from their assigned center: (rows, labels, weights)."""
+    _, (_, rows, lab, w) = data.map(
+        _farthest_block, (labels,), (centers, m), combine=partial(_merge_top, m=m)
+    )
+    return rows, lab, w
+
+
+def _transform_block(
+    xp: Any, Xb: Any, wb: Any, offset: Any, centers_t: Any, csq: Any
+) -> tuple[tuple[Any], tuple[()]]:
+    Xb = shifted(Xb, offset)
+    xsq = xp.sum(Xb * Xb, axis=1)
+    d2 = xsq[:, None] + csq[None, :] - 2.0 * xp.matmul(Xb, centers_t)
+    return (xp.sqrt(xp.clip(d2, 0.0, None)),), ()
 
 
 def transform(data: Data, centers: Any) -> Any:
     """Euclidean distances (n, k) from every sample to every center."""
-    xp = data.xp
-    centers_t = xp.permute_dims(centers, (1, 0))
-    csq = xp.sum(centers * centers, axis=1)
-    out = []
-    for start, stop in data.bounds():
-        Xb = data.rows(start, stop)
-        xsq = xp.sum(Xb * Xb, axis=1)
-        d2 = xsq[:, None] + csq[None, :] - 2.0 * xp.matmul(Xb, centers_t)
-        out.append(xp.sqrt(xp.clip(d2, 0.0, None)))
-    return out[0] if len(out) == 1 else xp.concat(out)
+    sxp = data.sxp
+    k = int(centers.shape[0])
+    (out,), _ = data.map(
+        _transform_block,
+        (),
+        (sxp.permute_dims(centers, (1, 0)), sxp.sum(centers * centers, axis=1)),
+        combine=_no_stats,
+        out_specs=(((k,), data.dtype),),
+    )
+    return out

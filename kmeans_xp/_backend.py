@@ -12,7 +12,6 @@ never imports CuPy, torch, JAX or Dask.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,6 @@ from array_api_compat import (
     is_torch_namespace,
 )
 from array_api_compat import device as _device_of
-from array_api_compat import size as _size
 
 __all__ = [
     "backend_name",
@@ -130,6 +128,15 @@ def from_host(xp: Any, a: np.ndarray, device: Any, dtype: Any = None) -> Any:
     if dtype is not None and out.dtype != dtype:
         out = xp.astype(out, dtype)
     return out
+
+
+def rows_from_host(xp: Any, a: np.ndarray, like: Any, device: Any, dtype: Any) -> Any:
+    """A host array with one entry per row of ``like``, chunked like it (Dask)."""
+    if is_dask_namespace(xp):
+        import dask.array as da
+
+        return da.from_array(a.astype(np.dtype(dtype)), chunks=(like.chunks[0],))
+    return from_host(xp, a, device, dtype)
 
 
 def synchronize(xp: Any, device: Any) -> None:
@@ -275,6 +282,142 @@ def _segment_sum_onehot(xp: Any, values: Any, labels: Any, k: int) -> Any:
     return xp.matmul(onehot_t, values)
 
 
-def n_elements(x: Any) -> int:
-    s = _size(x)
-    return int(s) if s is not None and not (isinstance(s, float) and math.isnan(s)) else -1
+# --------------------------------------------------------------------------
+# map-reduce over row chunks (in memory) or row blocks (Dask)
+# --------------------------------------------------------------------------
+def small_namespace(xp: Any) -> Any:
+    """Namespace for the small (k x d) arrays of a fit: centers and statistics.
+
+    The data's own namespace, except for Dask, whose centers stay NumPy arrays
+    on the client and are sent to the workers each pass.
+    """
+    if is_dask_namespace(xp):
+        import array_api_compat.numpy as np_xp
+
+        return np_xp
+    return xp
+
+
+def persist(xp: Any, x: Any) -> Any:
+    """Materialize a lazy array (kept on the workers); identity elsewhere."""
+    if is_dask_namespace(xp) and x is not None:
+        return x.persist()
+    return x
+
+
+def prepare_rows(xp: Any, X: Any) -> Any:
+    """Dask: one chunk along features, materialized once; identity elsewhere."""
+    if is_dask_namespace(xp):
+        if X.numblocks[1] != 1:
+            X = X.rechunk({1: -1})
+        return X.persist()
+    return X
+
+
+def map_rows(
+    xp: Any,
+    fn: Any,
+    rows: tuple[Any, ...],
+    shared: tuple[Any, ...],
+    *,
+    chunk: int,
+    combine: Any,
+    out_specs: tuple[tuple[tuple[int, ...], Any], ...] = (),
+) -> tuple[tuple[Any, ...], Any]:
+    """Apply ``fn`` to row chunks and combine the small results.
+
+    ``fn(bxp, *row_blocks, *shared) -> (row_outputs, stats)`` sees one chunk of
+    each array in ``rows`` (None stays None) and the ``shared`` small arrays;
+    it returns a tuple of per-row outputs (concatenated across chunks) and a
+    tuple of small statistics merged by ``combine(bxp, acc, new)``.
+
+    In memory the chunks are ``chunk`` rows of the arrays themselves. For Dask
+    each row block runs as one task on a worker (in NumPy, ``chunk`` rows at a
+    time); row outputs come back as persisted Dask arrays (``out_specs`` gives
+    each one's trailing shape and dtype) and statistics as NumPy arrays.
+    """
+    if is_dask_namespace(xp):
+        return _map_rows_dask(xp, fn, rows, shared, chunk, combine, out_specs)
+    return _map_rows_local(xp, fn, rows, shared, chunk, combine)
+
+
+def _map_rows_local(
+    xp: Any, fn: Any, rows: tuple[Any, ...], shared: tuple[Any, ...], chunk: int, combine: Any
+) -> tuple[tuple[Any, ...], Any]:
+    n = int(rows[0].shape[0])
+    outs: list[tuple[Any, ...]] = []
+    acc = None
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        blocks = tuple(None if a is None else a[start:stop, ...] for a in rows)
+        out, stats = fn(xp, *blocks, *shared)
+        outs.append(out)
+        acc = stats if acc is None else combine(xp, acc, stats)
+    if len(outs) == 1:
+        return outs[0], acc
+    joined = tuple(
+        None if parts[0] is None else xp.concat(list(parts)) for parts in zip(*outs)
+    )
+    return joined, acc
+
+
+def _run_block(fn: Any, chunk: int, combine: Any, n_rows: int, *args: Any) -> Any:
+    # One Dask task: the block's arrays are NumPy; run the local loop on them.
+    from array_api_compat import array_namespace
+
+    rows, shared = args[:n_rows], args[n_rows:]
+    bxp = array_namespace(rows[0])
+    return _map_rows_local(bxp, fn, rows, shared, chunk, combine)
+
+
+def _map_rows_dask(
+    xp: Any,
+    fn: Any,
+    rows: tuple[Any, ...],
+    shared: tuple[Any, ...],
+    chunk: int,
+    combine: Any,
+    out_specs: tuple[tuple[tuple[int, ...], Any], ...],
+) -> tuple[tuple[Any, ...], Any]:
+    import dask
+    import dask.array as da
+
+    import array_api_compat.numpy as np_xp
+
+    X = rows[0]
+    row_chunks = X.chunks[0]
+    per_array = []
+    for a in rows:
+        if a is None:
+            per_array.append([None] * len(row_chunks))
+            continue
+        if a.chunks[0] != row_chunks:
+            a = a.rechunk({0: row_chunks})
+        if a.ndim == 2 and a.numblocks[1] != 1:
+            a = a.rechunk({1: -1})
+        per_array.append(list(a.to_delayed().ravel()))
+    shared_d = [None if s is None else dask.delayed(np.asarray(s)) for s in shared]
+    tasks = [
+        dask.delayed(_run_block, pure=True)(
+            fn, chunk, combine, len(rows), *[blocks[i] for blocks in per_array], *shared_d
+        )
+        for i in range(len(row_chunks))
+    ]
+    tasks = list(dask.persist(*tasks))
+    stats_list = dask.compute(*[t[1] for t in tasks])
+    acc = stats_list[0]
+    for st in stats_list[1:]:
+        acc = combine(np_xp, acc, st)
+    outs = []
+    for j, (tail, dtype) in enumerate(out_specs):
+        parts = [
+            da.from_delayed(t[0][j], shape=(nr, *tail), dtype=dtype)
+            for t, nr in zip(tasks, row_chunks)
+        ]
+        outs.append(da.concatenate(parts, axis=0) if len(parts) > 1 else parts[0])
+    return tuple(outs), acc
+
+
+def add_stats(xp: Any, a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``combine`` for statistics that add up."""
+    return tuple(x + y for x, y in zip(a, b))

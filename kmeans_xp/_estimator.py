@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 
 from . import _backend
-from ._assign import Data, chunk_size_for, inertia as _inertia, needs_offset
-from ._assign import assign_pass, transform as _transform
+from ._assign import Data, assign, chunk_size_for, inertia_and_sizes, needs_offset
+from ._assign import transform as _transform
 from ._base import BaseEstimator, ClusterMixin, TransformerMixin
-from ._init import init_random, kmeans_plusplus as _kmeans_plusplus
+from ._init import init_random, kmeans_parallel
+from ._init import kmeans_plusplus as _kmeans_plusplus
 from ._lloyd import lloyd_single
 from ._validation import (
     ConvergenceWarning,
@@ -26,7 +27,7 @@ from ._validation import (
     get_namespace,
 )
 
-_INITS = ("k-means++", "random")
+_INITS = ("k-means++", "k-means||", "random")
 _ALGORITHMS = ("lloyd",)
 
 
@@ -52,12 +53,16 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    init : {"k-means++", "random"} or array of shape (n_clusters, n_features)
-        Initialisation: greedy k-means++, k samples drawn at random, or the given
-        centers (an array of the same library and device as ``X``).
+    init : {"k-means++", "k-means||", "random"} or array of shape (n_clusters, n_features)
+        Initialisation: greedy k-means++, k-means|| (scalable k-means++: a few
+        oversampling passes over the data, then weighted k-means++ on the
+        candidates), k samples drawn at random, or the given centers (an array
+        of the same library and device as ``X``). For Dask arrays "k-means++"
+        is replaced by "k-means||", which needs 5 passes over the data instead
+        of n_clusters.
     n_init : "auto" or int, default="auto"
         Number of initialisations; the run with the lowest inertia is kept.
-        "auto" means 1 for k-means++ or an array, 10 for random.
+        "auto" means 1 for k-means++, k-means|| or an array, 10 for random.
     max_iter : int, default=300
         Maximum number of iterations of one run.
     tol : float, default=1e-4
@@ -177,30 +182,39 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             init = check_init_array(xp, init, k, d, X.dtype, device)
         rs = check_random_state(self.random_state)
 
+        X = _backend.prepare_rows(xp, X)
+        sxp = _backend.small_namespace(xp)
         mean = xp.mean(X, axis=0)
         var = xp.var(X, axis=0)
         tol = float(xp.mean(var)) * float(self.tol)
-        offset = mean if needs_offset(xp, mean, var) else None
+        offset = None
+        if needs_offset(xp, mean, var):
+            offset = mean if sxp is xp else sxp.asarray(_backend.to_host(xp, mean))
         data = self._make_data(xp, X, w, device, offset, k)
+        if _is_array_init(init) and sxp is not xp:
+            init = sxp.asarray(_backend.to_host(xp, init))
+        method = init
+        if isinstance(init, str) and init == "k-means++" and _backend.is_lazy(xp):
+            method = "k-means||"
 
         report = self._reporter(data) if self.verbose else None
         best = None
         for _ in range(n_init):
             if _is_array_init(init):
                 centers0 = init if offset is None else init - offset
-            elif init == "random":
+            elif method == "random":
                 centers0 = init_random(data, k, rs)
+            elif method == "k-means||":
+                centers0 = kmeans_parallel(data, k, rs)
             else:
                 centers0, _ = _kmeans_plusplus(data, k, rs)
-            labels, inertia, centers, n_iter = lloyd_single(
+            labels, inertia, centers, n_iter, n_distinct = lloyd_single(
                 data, centers0, max_iter=self.max_iter, tol=tol, report=report
             )
-            inertia = float(inertia)
             if best is None or inertia < best[0]:
-                best = (inertia, labels, centers, n_iter)
-        inertia, labels, centers, n_iter = best
+                best = (inertia, labels, centers, n_iter, n_distinct)
+        inertia, labels, centers, n_iter, n_distinct = best
 
-        n_distinct = int(xp.unique_values(labels).shape[0])
         if n_distinct < k:
             warnings.warn(
                 f"Number of distinct clusters ({n_distinct}) found smaller than "
@@ -208,8 +222,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
+        if offset is not None:
+            centers = centers + offset
         self._offset = offset
-        self.cluster_centers_ = centers if offset is None else centers + offset
+        self.cluster_centers_ = centers if sxp is xp else xp.asarray(centers)
         self.labels_ = labels
         self.inertia_ = inertia
         self.n_iter_ = n_iter
@@ -220,7 +236,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         start = time.perf_counter()
 
         def report(n_iter: int, labels: Any, centers: Any, shift: float) -> None:
-            value = float(_inertia(data, centers, labels))
+            value, _ = inertia_and_sizes(data, centers, labels)
             print(
                 f"Iteration {n_iter}: inertia {value:.6g}, center shift {shift:.3g}, "
                 f"elapsed {time.perf_counter() - start:.2f}s",
@@ -235,16 +251,18 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         centers = self.cluster_centers_
         xp, device = get_namespace(X, sample_weight, centers)
         X = check_data(xp, X, device, dtype=centers.dtype, n_features=self.n_features_in_)
+        X = _backend.prepare_rows(xp, X)
         w = check_sample_weight(xp, sample_weight, int(X.shape[0]), X.dtype, device)
         data = self._make_data(xp, X, w, device, self._offset, int(centers.shape[0]))
+        if data.sxp is not xp:
+            centers = data.sxp.asarray(_backend.to_host(xp, centers))
         shifted = centers if self._offset is None else centers - self._offset
         return shifted, data
 
     def predict(self, X: Any, sample_weight: Any = None) -> Any:
         """Index of the closest center for each sample."""
         centers, data = self._prepare(X, sample_weight)
-        labels, _, _ = assign_pass(data, centers, update=False)
-        return labels
+        return assign(data, centers)
 
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         return self.fit(X, sample_weight=sample_weight).labels_
@@ -260,8 +278,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Opposite of the weighted inertia of ``X`` against the fitted centers."""
         centers, data = self._prepare(X, sample_weight)
-        labels, _, _ = assign_pass(data, centers, update=False)
-        return -float(_inertia(data, centers, labels))
+        value, _ = inertia_and_sizes(data, centers, assign(data, centers))
+        return -value
 
 
 def kmeans_plusplus(
@@ -294,6 +312,10 @@ def kmeans_plusplus(
     if n_local_trials is not None:
         _check_int(n_local_trials, "n_local_trials", 1)
     w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
+    X = _backend.prepare_rows(xp, X)
     chunk = chunk_size_for(xp, X, device, 16, None)
     data = Data(xp=xp, X=X, weights=w, offset=None, device=device, chunk=chunk)
-    return _kmeans_plusplus(data, k, check_random_state(random_state), n_local_trials)
+    centers, idx = _kmeans_plusplus(data, k, check_random_state(random_state), n_local_trials)
+    if data.sxp is not xp:
+        centers = xp.asarray(centers)
+    return centers, _backend.from_host(xp, idx, device)

@@ -2,50 +2,99 @@
 
 Random numbers are drawn on the host with NumPy's ``RandomState`` and moved
 to the device, so one seed gives the same initial centers on every backend
-(and the same draws as scikit-learn).
+(and the same draws as scikit-learn for random and k-means++).
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from . import _backend
-from ._assign import Data
+from ._assign import Data, block_assign, centers_args, shifted
 
 
 def host_weights(data: Data) -> np.ndarray:
-    """Sample weights on the host (ones when unweighted), in the data's dtype."""
+    """Sample weights on the host (ones when unweighted), float64."""
     if data.weights is None:
-        float64 = getattr(data.xp, "float64", None)
-        return np.ones(data.n, dtype=np.float64 if data.dtype == float64 else np.float32)
-    return _backend.to_host(data.xp, data.weights)
+        return np.ones(data.n, dtype=np.float64)
+    return _backend.to_host(data.xp, data.weights).astype(np.float64)
+
+
+def take_rows(data: Data, idx: np.ndarray) -> Any:
+    """Rows at host indices ``idx``, shifted, in the small namespace."""
+    idx = np.asarray(idx, dtype=np.int64)
+    if data.sxp is data.xp:
+        rows = data.xp.take(data.X, _backend.from_host(data.xp, idx, data.device), axis=0)
+    else:  # Dask: gather the few rows to the client
+        rows = data.sxp.asarray(_backend.to_host(data.xp, data.X[idx, :]))
+    return shifted(rows, data.offset)
 
 
 def init_random(data: Data, k: int, rs: np.random.RandomState) -> Any:
     """k distinct samples drawn with probability proportional to their weight."""
     w = host_weights(data)
     seeds = rs.choice(data.n, size=k, replace=False, p=w / w.sum())
-    idx = _backend.from_host(data.xp, seeds.astype(np.int64), data.device)
-    return data.take(idx)
+    return take_rows(data, seeds)
 
 
-def _row_sq_norms(data: Data) -> Any:
-    xp = data.xp
-    parts = []
-    for start, stop in data.bounds():
-        Xb = data.rows(start, stop)
-        parts.append(xp.sum(Xb * Xb, axis=1))
-    return parts[0] if len(parts) == 1 else xp.concat(parts)
-
-
-def _sq_dists_to(xp: Any, Xb: Any, xsq_b: Any, C: Any) -> Any:
+# ---------------------------------------------------------------- k-means++
+def _sq_dists(xp: Any, Xb: Any, xsq_b: Any, C: Any) -> Any:
     """(rows, m) squared distances from a block to m points, clipped at 0."""
     csq = xp.sum(C * C, axis=1)
     d2 = xsq_b[:, None] + csq[None, :] - 2.0 * xp.matmul(Xb, xp.permute_dims(C, (1, 0)))
     return xp.clip(d2, 0.0, None)
+
+
+def _sq_norm_block(xp: Any, Xb: Any, wb: Any, offset: Any) -> Any:
+    Xb = shifted(Xb, offset)
+    return (xp.sum(Xb * Xb, axis=1),), ()
+
+
+def _candidates_block(
+    xp: Any, Xb: Any, wb: Any, closest_b: Any, xsq_b: Any, offset: Any, C: Any, keep: Any
+) -> Any:
+    # distances to the candidates, floored by the current closest distance;
+    # stats: the potential each candidate would leave
+    d2 = _sq_dists(xp, shifted(Xb, offset), xsq_b, C)
+    if closest_b is not None:
+        d2 = xp.minimum(closest_b[:, None], d2)
+    pots = xp.sum(d2, axis=0) if wb is None else xp.matmul(wb[None, :], d2)[0, :]
+    return ((d2,) if bool(keep) else ()), (pots,)
+
+
+def _no_stats(xp: Any, a: Any, b: Any) -> tuple[()]:
+    return ()
+
+
+class _Potential:
+    """Closest squared distance of every sample to the chosen centers."""
+
+    def __init__(self, data: Data) -> None:
+        self.data = data
+        (self.xsq,), _ = data.map(
+            _sq_norm_block, combine=_no_stats, out_specs=(((), data.dtype),)
+        )
+        self.xsq = _backend.persist(data.xp, self.xsq)
+        self.closest = None
+
+    def evaluate(self, C: Any, keep: bool) -> tuple[Any, Any]:
+        """Potentials with each row of C added; with ``keep``, the (n, m) distances."""
+        data = self.data
+        specs = (((int(C.shape[0]),), data.dtype),) if keep else ()
+        outs, (pots,) = data.map(
+            _candidates_block, (self.closest, self.xsq), (C, keep), out_specs=specs
+        )
+        return (outs[0] if keep else None), pots
+
+    def add(self, C: Any) -> Any:
+        """Add the single center C (1, d); returns the new total potential."""
+        d2, pots = self.evaluate(C, keep=True)
+        self.closest = _backend.persist(self.data.xp, d2[:, 0])
+        return pots[0]
 
 
 def kmeans_plusplus(
@@ -53,64 +102,142 @@ def kmeans_plusplus(
     k: int,
     rs: np.random.RandomState,
     n_local_trials: int | None = None,
-) -> tuple[Any, Any]:
-    """Greedy k-means++ (as scikit-learn): returns (centers, indices).
+) -> tuple[Any, np.ndarray]:
+    """Greedy k-means++ (as scikit-learn): returns (centers, host indices).
 
     At each step ``n_local_trials`` candidates are sampled with probability
     proportional to weight * squared distance to the closest chosen center;
     the one that lowers the potential most is kept. Candidates are scored for
     all points at once, one chunk of rows at a time.
     """
-    xp = data.xp
+    xp, sxp = data.xp, data.sxp
     n = data.n
     if n_local_trials is None:
         n_local_trials = 2 + int(math.log(k))
     w_host = host_weights(data)
-    first = int(rs.choice(n, p=w_host / w_host.sum()))
-    indices = [first]
-    xsq = _row_sq_norms(data)
-    w = data.weights
-    c0 = data.take(_backend.from_host(xp, np.asarray([first], dtype=np.int64), data.device))
-    closest = xp.concat(
-        [
-            _sq_dists_to(xp, data.rows(a, b), xsq[a:b], c0)[:, 0]
-            for a, b in data.bounds()
-        ]
-    )
-    pot = xp.sum(closest) if w is None else xp.sum(closest * w)
+    indices = [int(rs.choice(n, p=w_host / w_host.sum()))]
+    state = _Potential(data)
+    pot = state.add(take_rows(data, np.asarray(indices)))
     # keep the candidates' distance columns when they are small against X
     keep = n_local_trials * 4 <= data.d
     for _ in range(1, k):
-        u = _backend.from_host(xp, rs.uniform(size=n_local_trials), data.device, data.dtype)
-        targets = u * pot
-        cum = xp.cumulative_sum(closest if w is None else closest * w)
-        cand = xp.searchsorted(cum, targets)
-        cand = xp.clip(cand, 0, n - 1)
-        C = data.take(cand)
-        pots = None
-        kept = []
-        for a, b in data.bounds():
-            d2 = xp.minimum(closest[a:b, None], _sq_dists_to(xp, data.rows(a, b), xsq[a:b], C))
-            if keep:
-                kept.append(d2)
-            wb = data.weights_of(a, b)
-            part = xp.sum(d2, axis=0) if wb is None else xp.matmul(wb[None, :], d2)[0, :]
-            pots = part if pots is None else pots + part
-        best = int(xp.argmin(pots))
-        pot = pots[best]
+        u = rs.uniform(size=n_local_trials)
+        mass = state.closest if data.weights is None else state.closest * data.weights
+        cum = xp.cumulative_sum(mass)
+        targets = _backend.from_host(xp, u * float(pot), data.device, cum.dtype)
+        cand = _backend.to_host(xp, xp.searchsorted(cum, targets))
+        cand = np.clip(cand, 0, n - 1)
+        C = take_rows(data, cand)
+        d2, pots = state.evaluate(C, keep)
+        best = int(sxp.argmin(pots))
         if keep:
-            closest = xp.concat([d2[:, best] for d2 in kept])
+            pot = pots[best]
+            state.closest = _backend.persist(xp, d2[:, best])
         else:
-            cbest = C[best : best + 1, :]
-            closest = xp.concat(
-                [
-                    xp.minimum(
-                        closest[a:b],
-                        _sq_dists_to(xp, data.rows(a, b), xsq[a:b], cbest)[:, 0],
-                    )
-                    for a, b in data.bounds()
-                ]
-            )
+            pot = state.add(C[best : best + 1, :])
         indices.append(int(cand[best]))
-    idx = _backend.from_host(xp, np.asarray(indices, dtype=np.int64), data.device)
-    return data.take(idx), idx
+    idx = np.asarray(indices, dtype=np.int64)
+    return take_rows(data, idx), idx
+
+
+# ---------------------------------------------------------------- k-means||
+def _select_block(
+    xp: Any, Xb: Any, wb: Any, closest_b: Any, u_b: Any, offset: Any, scale: Any
+) -> Any:
+    # keep each sample with probability min(1, scale * w * closest)
+    p = closest_b * float(scale) if wb is None else closest_b * wb * float(scale)
+    idx = xp.nonzero(u_b < p)[0]
+    return (), (xp.take(shifted(Xb, offset), idx, axis=0),)
+
+
+def _concat_rows(xp: Any, a: Any, b: Any) -> Any:
+    return (xp.concat([a[0], b[0]]),)
+
+
+def _min_dist_block(
+    xp: Any, Xb: Any, wb: Any, closest_b: Any, xsq_b: Any, offset: Any, C: Any
+) -> Any:
+    d2 = xp.min(_sq_dists(xp, shifted(Xb, offset), xsq_b, C), axis=1)
+    d2 = xp.minimum(closest_b, d2)
+    pot = xp.sum(d2) if wb is None else xp.sum(d2 * wb)
+    return (d2,), (pot,)
+
+
+def _weights_block(
+    xp: Any, Xb: Any, wb: Any, offset: Any, centers_t: Any, half_csq: Any
+) -> Any:
+    lab = block_assign(xp, shifted(Xb, offset), centers_t, half_csq)
+    m = int(centers_t.shape[1])
+    return (), (_backend.segment_count(xp, lab, m, wb, Xb.dtype),)
+
+
+def kmeans_parallel(
+    data: Data,
+    k: int,
+    rs: np.random.RandomState,
+    *,
+    rounds: int = 5,
+    oversampling: float = 2.0,
+) -> Any:
+    """k-means|| (scalable k-means++, Bahmani et al. 2012).
+
+    ``rounds`` passes each keep every sample independently with probability
+    ``oversampling * k * w * d^2 / potential``; the candidates are weighted by
+    the weight of the samples closest to them and reduced to k centers by
+    weighted greedy k-means++ and Lloyd iterations on the host. Each pass is a
+    map over row chunks, so on Dask the whole init is a few passes over X.
+    """
+    xp, sxp = data.xp, data.sxp
+    n = data.n
+    w_host = host_weights(data)
+    first = int(rs.choice(n, p=w_host / w_host.sum()))
+    state = _Potential(data)
+    candidates = take_rows(data, np.asarray([first]))
+    pot = float(state.add(candidates))
+    ell = oversampling * k
+    for _ in range(rounds):
+        if pot <= 0.0:
+            break
+        u = _backend.rows_from_host(xp, rs.uniform(size=n), data.X, data.device, data.dtype)
+        _, (new,) = data.map(
+            _select_block, (state.closest, u), (ell / pot,), combine=_concat_rows
+        )
+        if int(new.shape[0]) == 0:
+            continue
+        candidates = sxp.concat([candidates, new])
+        (closest,), (total,) = data.map(
+            _min_dist_block, (state.closest, state.xsq), (new,),
+            out_specs=(((), data.dtype),),
+        )
+        state.closest = _backend.persist(xp, closest)
+        pot = float(total)
+    _, (cand_w,) = data.map(_weights_block, (), centers_args(sxp, candidates))
+    return _reduce_candidates(data, candidates, cand_w, k, rs)
+
+
+def _reduce_candidates(
+    data: Data, candidates: Any, cand_w: Any, k: int, rs: np.random.RandomState
+) -> Any:
+    """Weighted k-means++ then Lloyd on the (few) candidates, on the host."""
+    from array_api_compat import numpy as np_xp
+
+    from ._lloyd import lloyd_single
+
+    C = _backend.to_host(data.sxp, candidates).astype(np.float64)
+    w = _backend.to_host(data.sxp, cand_w).astype(np.float64)
+    keep = w > 0
+    C, w = C[keep], w[keep]
+    if C.shape[0] <= k:
+        # too few candidates: add random samples (duplicates allowed when the
+        # data have fewer distinct points than k)
+        extra = rs.choice(data.n, size=k - C.shape[0], replace=data.n < k)
+        rows = _backend.to_host(data.sxp, take_rows(data, extra)).astype(np.float64)
+        centers = np.concatenate([C, rows])
+    else:
+        host = Data(xp=np_xp, X=C, weights=w, offset=None, device="cpu", chunk=C.shape[0])
+        centers, _ = kmeans_plusplus(host, k, rs)
+        var = np.average((C - np.average(C, axis=0, weights=w)) ** 2, axis=0, weights=w)
+        _, _, centers, _, _ = lloyd_single(
+            host, centers, max_iter=30, tol=1e-4 * float(var.mean())
+        )
+    return _backend.from_host(data.sxp, np.asarray(centers), data.device, candidates.dtype)
