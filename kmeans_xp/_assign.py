@@ -113,8 +113,7 @@ def block_assign(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
 
 def block_update(xp: Any, Xb: Any, wb: Any, labels: Any, k: int) -> tuple[Any, Any]:
     """Per-cluster weighted sums (k, d) and weight totals (k,) of one block."""
-    values = Xb if wb is None else Xb * wb[:, None]
-    sums = _backend.segment_sum(xp, values, labels, k)
+    sums = _backend.segment_sum(xp, Xb, labels, k, wb)
     counts = _backend.segment_count(xp, labels, k, wb, Xb.dtype)
     return sums, counts
 
@@ -146,6 +145,17 @@ def _label_block(
 
 def _no_stats(xp: Any, a: Any, b: Any) -> tuple[()]:
     return ()
+
+
+def _sq_norm_block(xp: Any, Xb: Any, wb: Any, offset: Any) -> Any:
+    Xb = shifted(Xb, offset)
+    return (xp.sum(Xb * Xb, axis=1),), ()
+
+
+def row_sq_norms(data: Data) -> Any:
+    """Squared norm of every (shifted) sample, kept (persisted on Dask)."""
+    (xsq,), _ = data.map(_sq_norm_block, combine=_no_stats, out_specs=(((), data.dtype),))
+    return _backend.persist(data.xp, xsq)
 
 
 def label_spec(data: Data) -> tuple[tuple[tuple[int, ...], Any], ...]:

@@ -200,15 +200,19 @@ def chunk_rows(
 # --------------------------------------------------------------------------
 # segment sum: per-cluster sums of rows
 # --------------------------------------------------------------------------
-def segment_sum(xp: Any, values: Any, labels: Any, n_segments: int) -> Any:
+def segment_sum(
+    xp: Any, values: Any, labels: Any, n_segments: int, weights: Any = None
+) -> Any:
     """Sum the rows of ``values`` (n, d) into ``n_segments`` rows by ``labels``.
 
-    Repeated labels accumulate (a true scatter-add). Returns an array of
-    shape (n_segments, d) in the dtype of ``values``. The caller multiplies
-    by sample weights beforehand when it has them.
+    Repeated labels accumulate (a true scatter-add); with ``weights`` each row
+    is multiplied by its weight first. Returns an array of shape
+    (n_segments, d) in the dtype of ``values``.
     """
     if is_numpy_namespace(xp):
-        return _segment_sum_numpy(values, labels, n_segments)
+        return _segment_sum_numpy(values, labels, n_segments, weights)
+    if weights is not None:
+        values = values * weights[:, None]
     if is_torch_namespace(xp):
         import torch
 
@@ -260,10 +264,24 @@ def segment_count(xp: Any, labels: Any, n_segments: int, weights: Any, dtype: An
     return xp.matmul(weights[None, :], onehot)[0, :]
 
 
-def _segment_sum_numpy(values: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    # Sort rows by label and add contiguous runs: one gather and one
-    # reduceat, much faster than np.add.at and exact for repeated labels.
+def _segment_sum_numpy(
+    values: np.ndarray, labels: np.ndarray, k: int, weights: np.ndarray | None = None
+) -> np.ndarray:
     n, d = values.shape
+    try:
+        from scipy.sparse import csc_matrix
+    except ImportError:  # pragma: no cover - scipy comes with scikit-learn
+        csc_matrix = None
+    if csc_matrix is not None and n:
+        # (k, n) one-hot as a sparse matrix times values: one compiled
+        # scatter-add pass, in sample order for every cluster.
+        data = np.ones(n, dtype=values.dtype) if weights is None else weights
+        onehot = csc_matrix((data, labels, np.arange(n + 1)), shape=(k, n))
+        return np.asarray(onehot @ values, dtype=values.dtype)
+    if weights is not None:
+        values = values * weights[:, None]
+    # sort rows by label and add contiguous runs (exact for repeated labels,
+    # much faster than np.add.at)
     out = np.zeros((k, d), dtype=values.dtype)
     if n == 0:
         return out

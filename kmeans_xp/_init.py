@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _backend
-from ._assign import Data, block_assign, centers_args, shifted
+from ._assign import Data, block_assign, centers_args, row_sq_norms, shifted
 
 
 def host_weights(data: Data) -> np.ndarray:
@@ -49,11 +49,6 @@ def _sq_dists(xp: Any, Xb: Any, xsq_b: Any, C: Any) -> Any:
     return xp.clip(d2, 0.0, None)
 
 
-def _sq_norm_block(xp: Any, Xb: Any, wb: Any, offset: Any) -> Any:
-    Xb = shifted(Xb, offset)
-    return (xp.sum(Xb * Xb, axis=1),), ()
-
-
 def _candidates_block(
     xp: Any, Xb: Any, wb: Any, closest_b: Any, xsq_b: Any, offset: Any, C: Any, keep: Any
 ) -> Any:
@@ -66,19 +61,12 @@ def _candidates_block(
     return ((d2,) if bool(keep) else ()), (pots,)
 
 
-def _no_stats(xp: Any, a: Any, b: Any) -> tuple[()]:
-    return ()
-
-
 class _Potential:
     """Closest squared distance of every sample to the chosen centers."""
 
     def __init__(self, data: Data) -> None:
         self.data = data
-        (self.xsq,), _ = data.map(
-            _sq_norm_block, combine=_no_stats, out_specs=(((), data.dtype),)
-        )
-        self.xsq = _backend.persist(data.xp, self.xsq)
+        self.xsq = row_sq_norms(data)
         self.closest = None
 
     def evaluate(self, C: Any, keep: bool) -> tuple[Any, Any]:

@@ -52,6 +52,19 @@ def _relocate_empty(
     )
 
 
+class LloydStep:
+    """One Lloyd iteration: assign every sample, sum per cluster."""
+
+    def __init__(self, data: Data) -> None:
+        self.data = data
+
+    def __call__(self, centers: Any, labels_old: Any) -> tuple[Any, Any, Any, int]:
+        return lloyd_pass(self.data, centers, labels_old)
+
+    def moved(self, old: Any, new: Any) -> None:
+        """Told how the centers moved (bound-based steps use it)."""
+
+
 def lloyd_single(
     data: Data,
     centers_init: Any,
@@ -59,6 +72,7 @@ def lloyd_single(
     max_iter: int,
     tol: float,
     report: Report | None = None,
+    step: Any = None,
 ) -> tuple[Any, float, Any, int, int]:
     """Run Lloyd iterations from ``centers_init`` (in the small namespace).
 
@@ -66,15 +80,18 @@ def lloyd_single(
     label changes (strict convergence) or when the total squared center shift
     is at most ``tol`` (already scaled to the data); afterwards the labels are
     recomputed for the final centers unless they already match them.
+    ``step`` computes one iteration's labels and sums (Lloyd's by default; the
+    Hamerly step gives the same labels with fewer distance computations).
     """
     sxp = data.sxp
+    step = LloydStep(data) if step is None else step
     centers = centers_init
     labels = None
     strict = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         labels_old = labels
-        labels, sums, counts, changed = lloyd_pass(data, centers, labels_old)
+        labels, sums, counts, changed = step(centers, labels_old)
         labels = _backend.persist(data.xp, labels)
         centers_prev, centers = centers, new_centers(data, centers, labels, sums, counts)
         if labels_old is not None and changed == 0:
@@ -88,6 +105,7 @@ def lloyd_single(
             report(n_iter, labels, centers_prev, shift)
         if shift <= tol:
             break
+        step.moved(centers_prev, centers)
     if not strict:
         labels = _backend.persist(data.xp, assign(data, centers))
     value, n_nonempty = inertia_and_sizes(data, centers, labels)
