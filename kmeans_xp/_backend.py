@@ -124,7 +124,8 @@ def from_host(xp: Any, a: np.ndarray, device: Any, dtype: Any = None) -> Any:
         # small arrays only (centers, candidates): one chunk
         out = xp.asarray(a)
     else:
-        out = xp.asarray(a, device=device)
+        # cast while converting: the device may not hold the host dtype (no float64)
+        out = xp.asarray(a, device=device, dtype=dtype)
     if dtype is not None and out.dtype != dtype:
         out = xp.astype(out, dtype)
     return out

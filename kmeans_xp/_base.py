@@ -12,14 +12,43 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-__all__ = ["BaseEstimator", "ClusterMixin", "TransformerMixin", "HAVE_SKLEARN"]
+__all__ = [
+    "BaseEstimator",
+    "ClusterMixin",
+    "TransformerMixin",
+    "HAVE_SKLEARN",
+    "NotFittedErrorBase",
+    "ConvergenceWarningBase",
+]
 
 try:  # pragma: no cover - exercised in both configurations by the tests
-    from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.base import ClusterMixin as _SklearnClusterMixin
+    from sklearn.exceptions import ConvergenceWarning as ConvergenceWarningBase
+    from sklearn.exceptions import NotFittedError as NotFittedErrorBase
 
     HAVE_SKLEARN = True
+
+    class ClusterMixin(_SklearnClusterMixin):
+        """scikit-learn's ClusterMixin, with the tags of an Array API estimator.
+
+        The estimators take arrays of any Array API library natively and return
+        results in the input's namespace and device, so they declare
+        ``array_api_support`` (scikit-learn's ``check_array_api_input`` checks it).
+        """
+
+        def __sklearn_tags__(self) -> Any:
+            tags = super().__sklearn_tags__()
+            tags.array_api_support = True
+            return tags
 except ImportError:  # pragma: no cover
     HAVE_SKLEARN = False
+
+    class NotFittedErrorBase(ValueError, AttributeError):  # type: ignore[no-redef]
+        """Base of kmeans_xp's NotFittedError when scikit-learn is absent."""
+
+    class ConvergenceWarningBase(UserWarning):  # type: ignore[no-redef]
+        """Base of kmeans_xp's ConvergenceWarning when scikit-learn is absent."""
 
     class BaseEstimator:  # type: ignore[no-redef]
         """get_params / set_params / repr from the ``__init__`` signature."""
@@ -48,9 +77,11 @@ except ImportError:  # pragma: no cover
             return self
 
         def __repr__(self) -> str:
+            # as scikit-learn: the parameters that differ from their defaults,
+            # in alphabetical order
             sig = inspect.signature(type(self).__init__)
             changed = []
-            for name, p in sig.parameters.items():
+            for name, p in sorted(sig.parameters.items()):
                 if name == "self" or not hasattr(self, name):
                     continue
                 value = getattr(self, name)

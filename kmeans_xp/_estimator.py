@@ -265,7 +265,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self._check_fitted()
         centers = self.cluster_centers_
         xp, device = get_namespace(X, sample_weight, centers)
-        X = check_data(xp, X, device, dtype=centers.dtype, n_features=self.n_features_in_)
+        X = check_data(
+            xp, X, device, dtype=centers.dtype, n_features=self.n_features_in_,
+            estimator=type(self).__name__,
+        )
         X = _backend.prepare_rows(xp, X)
         w = check_sample_weight(xp, sample_weight, int(X.shape[0]), X.dtype, device)
         data = self._make_data(xp, X, w, device, self._offset, int(centers.shape[0]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -9,9 +10,11 @@ import numpy as np
 from array_api_compat import array_namespace, is_array_api_obj
 
 from . import _backend
+from ._base import ConvergenceWarningBase, NotFittedErrorBase
 
 __all__ = [
     "ConvergenceWarning",
+    "DTypeError",
     "NotFittedError",
     "check_data",
     "check_init_array",
@@ -21,12 +24,29 @@ __all__ = [
 ]
 
 
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a method needing a fitted estimator is called before fit."""
+class NotFittedError(NotFittedErrorBase):
+    """Raised when a method needing a fitted estimator is called before fit.
+
+    A ``ValueError`` and an ``AttributeError``; with scikit-learn installed
+    also a ``sklearn.exceptions.NotFittedError``, so scikit-learn tools
+    recognise it.
+    """
 
 
-class ConvergenceWarning(UserWarning):
-    """Raised when the clustering is degenerate (fewer distinct clusters than asked)."""
+class ConvergenceWarning(ConvergenceWarningBase):
+    """Raised when the clustering is degenerate (fewer distinct clusters than asked).
+
+    A ``UserWarning``; with scikit-learn installed also a
+    ``sklearn.exceptions.ConvergenceWarning``.
+    """
+
+
+class DTypeError(TypeError, ValueError):
+    """Data of a kind that cannot be clustered (complex, object, strings).
+
+    Both a ``TypeError`` (the kind of the data is wrong) and a ``ValueError``
+    (what scikit-learn raises for complex data), so either can be caught.
+    """
 
 
 def get_namespace(*arrays: Any) -> tuple[Any, Any]:
@@ -80,7 +100,12 @@ def as_array(xp: Any, a: Any, device: Any, name: str) -> Any:
     except Exception as exc:
         raise TypeError(f"{name} could not be converted to an array: {exc}") from exc
     if host.dtype == object:
-        raise TypeError(f"{name} has dtype object; expected real numbers")
+        raise DTypeError(
+            f"{name} has dtype object; expected real numbers (convert it with "
+            "np.asarray(X, dtype=float) if its entries are numbers)"
+        )
+    if host.dtype.kind in "USV":
+        raise DTypeError(f"{name} has dtype {host.dtype} (text or bytes); expected real numbers")
     return _backend.from_host(xp, host, device)
 
 
@@ -92,8 +117,17 @@ def _float_dtype_for(xp: Any, dtype: Any, device: Any, name: str) -> Any:
         return xp.float32
     if xp.isdtype(dtype, ("integral", "bool")):
         return _backend.default_float(xp, None)
-    raise TypeError(
-        f"{name} has dtype {dtype}; expected real numbers (float, int or bool), "
+    raise _dtype_error(xp, name, dtype)
+
+
+def _dtype_error(xp: Any, name: str, dtype: Any) -> DTypeError:
+    try:
+        is_complex = bool(xp.isdtype(dtype, "complex floating"))
+    except Exception:
+        is_complex = False
+    what = "Complex data not supported" if is_complex else "unsupported data type"
+    return DTypeError(
+        f"{name} has dtype {dtype}: {what}; expected real numbers (float, int or bool), "
         "complex and object data are not supported"
     )
 
@@ -107,10 +141,13 @@ def check_data(
     dtype: Any = None,
     n_features: int | None = None,
     check_finite: bool = True,
+    estimator: str | None = None,
 ) -> Any:
     """Validate a 2-D sample matrix and cast it to a floating dtype.
 
     Returns the array itself when it already has the right dtype (no copy).
+    ``n_features`` checks the number of columns against a fitted estimator
+    (named ``estimator`` in the error message).
     """
     X = as_array(xp, X, device, name)
     try:
@@ -118,14 +155,11 @@ def check_data(
     except Exception:
         kind_ok = False
     if not kind_ok:
-        raise TypeError(
-            f"{name} has dtype {X.dtype}; expected real numbers (float, int or bool), "
-            "complex and object data are not supported"
-        )
+        raise _dtype_error(xp, name, X.dtype)
     if X.ndim != 2:
         hint = (
-            " Reshape a single feature with X.reshape(-1, 1) or a single sample with "
-            "X.reshape(1, -1)." if X.ndim == 1 else ""
+            f" Reshape your data: {name}.reshape(-1, 1) for a single feature, "
+            f"{name}.reshape(1, -1) for a single sample." if X.ndim == 1 else ""
         )
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, n_features), got "
@@ -133,13 +167,20 @@ def check_data(
         )
     n, d = X.shape
     if n is not None and n < 1:
-        raise ValueError(f"{name} is empty: it has 0 samples (shape {tuple(X.shape)})")
-    if d is not None and d < 1:
-        raise ValueError(f"{name} is empty: it has 0 features (shape {tuple(X.shape)})")
-    if n_features is not None and d != n_features:
         raise ValueError(
-            f"{name} has {d} features, but this estimator was fitted with "
-            f"{n_features} features"
+            f"{name} is empty: it has 0 samples; found 0 sample(s) "
+            f"(shape={tuple(X.shape)}) while a minimum of 1 is required."
+        )
+    if d is not None and d < 1:
+        raise ValueError(
+            f"{name} is empty: it has 0 features; found 0 feature(s) "
+            f"(shape={tuple(X.shape)}) while a minimum of 1 is required."
+        )
+    if n_features is not None and d != n_features:
+        who = estimator or "the estimator"
+        raise ValueError(
+            f"{name} has {d} features, but {who} is expecting {n_features} features "
+            f"as input: this estimator was fitted with {n_features} features"
         )
     target = dtype if dtype is not None else _float_dtype_for(xp, X.dtype, device, name)
     if X.dtype != target:
@@ -205,3 +246,41 @@ def check_random_state(seed: Any) -> np.random.RandomState:
     raise ValueError(
         f"random_state must be None, an int or a numpy.random.RandomState, got {seed!r}"
     )
+
+
+def check_int(value: Any, name: str, low: int) -> int:
+    """``value`` as an int >= ``low`` (bools are not ints here)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def check_real(value: Any, name: str, low: float = 0.0, *, strict: bool = False) -> float:
+    """``value`` as a finite float >= ``low`` (> ``low`` when ``strict``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    bad = not math.isfinite(v) or (v <= low if strict else v < low)
+    if bad:
+        bound = f"> {low}" if strict else f">= {low}"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return v
+
+
+def check_is_fitted(estimator: Any, attribute: str = "cluster_centers_") -> None:
+    """Raise :class:`NotFittedError` when ``estimator`` has no ``attribute``."""
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(
+            f"This {type(estimator).__name__} instance is not fitted yet; call fit first"
+        )
+
+
+def reject_lazy(xp: Any, estimator: str, hint: str = "use KMeans for Dask arrays") -> None:
+    """Clear error for a lazy (Dask) namespace in an estimator that needs eager arrays."""
+    if _backend.is_lazy(xp):
+        raise TypeError(
+            f"{estimator} does not support {_backend.backend_name(xp)} arrays (a lazy "
+            f"backend); {hint}"
+        )
