@@ -116,7 +116,7 @@ def _float_dtype_for(xp: Any, dtype: Any, device: Any, name: str) -> Any:
         # float16 / bfloat16: compute in float32
         return xp.float32
     if xp.isdtype(dtype, ("integral", "bool")):
-        return _backend.default_float(xp, None)
+        return _backend.default_float(xp, device)
     raise _dtype_error(xp, name, dtype)
 
 
@@ -192,7 +192,34 @@ def check_data(
             f"{name} contains {what} (n_nan={n_nan}); remove or impute non-finite "
             "values before clustering"
         )
+    if check_finite:
+        _check_magnitude(xp, X, name)
     return X
+
+
+def _check_magnitude(xp: Any, X: Any, name: str) -> None:
+    """A clear error when the squared distances of ``X`` would overflow its dtype.
+
+    Every pass forms squared norms and distances of rows and centers (in the
+    raw frame or shifted by the mean), and sums up to ``n_samples`` of them
+    (inertia, k-means++ potential, variance). All are bounded by ``bound``:
+    the largest squared norm in either frame, from per-feature extremes.
+    """
+    hi = _backend.to_host(xp, xp.max(X, axis=0)).astype(np.float64)
+    lo = _backend.to_host(xp, xp.min(X, axis=0)).astype(np.float64)
+    n = X.shape[0]
+    n = int(n) if n is not None and n == n else 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        per_feature = np.maximum(np.maximum(hi * hi, lo * lo), (hi - lo) ** 2)
+        bound = float(np.sum(per_feature)) * (n + 4)
+    limit = float(xp.finfo(X.dtype).max)
+    if not bound <= limit:
+        big = float(np.max(np.maximum(np.abs(hi), np.abs(lo))))
+        raise ValueError(
+            f"{name} has values too large for {X.dtype}: squared distances would "
+            f"overflow (largest |value| {big:.3g}, {n} samples); rescale {name} "
+            "(for example divide it by its standard deviation) or use float64"
+        )
 
 
 def check_sample_weight(

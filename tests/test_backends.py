@@ -1,0 +1,239 @@
+"""The backend matrix (issue 2).
+
+For every backend: the same seed gives the same labels and centers as NumPy,
+in float32 and in float64 (where the backend has it), with and without
+sample weights; every array result keeps the input's namespace, dtype and
+device; integer input becomes the namespace's default floating dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kmeans_xp import KMeans, kmeans_plusplus
+from kmeans_xp._testing import assert_same_backend, to_numpy, xp_assert_close, xp_assert_equal
+
+DTYPES = ["float32", "float64"]
+RTOL = {"float32": 2e-5, "float64": 1e-11}
+
+
+def separated(n: int = 480, seed: int = 0) -> np.ndarray:
+    """Four blobs with a clear margin: no sample near a boundary, even in float32."""
+    rng = np.random.RandomState(seed)
+    centers = np.array([[0.0, 0.0, 0.0], [8.0, 0.0, 1.0], [0.0, 8.0, -1.0], [8.0, 8.0, 0.0]])
+    return centers[np.arange(n) % 4] + rng.normal(size=(n, 3))
+
+
+def overlapping(n: int = 480, seed: int = 1) -> np.ndarray:
+    """Blobs that touch: Lloyd runs for many iterations (float64 only, where
+    a boundary sample is at worst a 1e-15 relative tie)."""
+    rng = np.random.RandomState(seed)
+    centers = rng.uniform(-4, 4, size=(4, 3))
+    return centers[rng.randint(0, 4, n)] + rng.normal(scale=1.5, size=(n, 3))
+
+
+def data_for(dtype: str) -> np.ndarray:
+    return (separated() if dtype == "float32" else overlapping()).astype(dtype)
+
+
+def sample_weight(n: int) -> np.ndarray:
+    return np.random.RandomState(7).uniform(0.1, 4.0, n)
+
+
+def check_dtype(backend, dtype: str) -> None:
+    if dtype == "float64" and not backend.has_float64:
+        pytest.skip(f"{backend.name} has no float64 on this device")
+
+
+def reference_init(backend, init: str) -> str:
+    # documented: for lazy (Dask) arrays "k-means++" runs as "k-means||"; the
+    # NumPy reference then uses the same method with the same host draws
+    return "k-means||" if backend.lazy and init == "k-means++" else init
+
+
+def xp_dtype(backend, dtype: str):
+    return getattr(backend.xp, dtype)
+
+
+# ------------------------------------------------- same seed, same result
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_same_seed_same_result_as_numpy(backend, dtype, weighted, init):
+    check_dtype(backend, dtype)
+    X = data_for(dtype)
+    w = sample_weight(len(X)).astype(dtype) if weighted else None
+    n_init = 2 if init == "random" else 1
+    ref = KMeans(4, init=reference_init(backend, init), n_init=n_init, random_state=0).fit(
+        X, sample_weight=w
+    )
+    Xb = backend.asarray(X)
+    km = KMeans(4, init=init, n_init=n_init, random_state=0).fit(
+        Xb, sample_weight=None if w is None else backend.asarray(w)
+    )
+    xp_assert_equal(km.labels_, ref.labels_, like=Xb)
+    xp_assert_close(
+        km.cluster_centers_, ref.cluster_centers_, like=Xb, dtype=Xb.dtype,
+        rtol=RTOL[dtype], atol=RTOL[dtype],
+    )
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=10 * RTOL[dtype])
+    assert km.n_iter_ == ref.n_iter_
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_same_init_array_same_result_as_numpy(backend, dtype, weighted):
+    check_dtype(backend, dtype)
+    X = data_for(dtype)
+    w = sample_weight(len(X)).astype(dtype) if weighted else None
+    init = X[[0, 5, 10, 15]] * 0.5
+    ref = KMeans(4, init=init).fit(X, sample_weight=w)
+    Xb = backend.asarray(X)
+    km = KMeans(4, init=backend.asarray(init)).fit(
+        Xb, sample_weight=None if w is None else backend.asarray(w)
+    )
+    xp_assert_equal(km.labels_, ref.labels_, like=Xb)
+    xp_assert_close(
+        km.cluster_centers_, ref.cluster_centers_, like=Xb, dtype=Xb.dtype,
+        rtol=RTOL[dtype], atol=RTOL[dtype],
+    )
+    assert km.n_iter_ == ref.n_iter_
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=10 * RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_predict_transform_score_same_as_numpy(backend, dtype):
+    check_dtype(backend, dtype)
+    X = data_for(dtype)
+    Y = (np.random.RandomState(3).normal(scale=6.0, size=(100, 3)) + 4.0).astype(dtype)
+    ref = KMeans(4, random_state=0).fit(X)
+    km = KMeans(4, random_state=0).fit(backend.asarray(X))
+    Yb = backend.asarray(Y)
+    xp_assert_equal(km.predict(Yb), ref.predict(Y), like=Yb)
+    xp_assert_close(
+        km.transform(Yb), ref.transform(Y), like=Yb, dtype=Yb.dtype,
+        rtol=RTOL[dtype], atol=10 * RTOL[dtype],
+    )
+    assert km.score(Yb) == pytest.approx(ref.score(Y), rel=10 * RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kmeans_plusplus_same_as_numpy(backend, dtype):
+    check_dtype(backend, dtype)
+    X = data_for(dtype)
+    w = sample_weight(len(X)).astype(dtype)
+    for sw in (None, w):
+        c_ref, i_ref = kmeans_plusplus(X, 6, sample_weight=sw, random_state=4)
+        Xb = backend.asarray(X)
+        c, i = kmeans_plusplus(
+            Xb, 6, sample_weight=None if sw is None else backend.asarray(sw), random_state=4
+        )
+        xp_assert_equal(i, i_ref, like=Xb)
+        # the seeds are rows of X, taken as they are: exactly equal
+        xp_assert_equal(c, c_ref, like=Xb, dtype=Xb.dtype)
+
+
+# ------------------------------------------- namespace, dtype and device
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_outputs_keep_namespace_dtype_device(backend, dtype):
+    check_dtype(backend, dtype)
+    xp = backend.xp
+    X = data_for(dtype)
+    Xb = backend.asarray(X)
+    wb = backend.asarray(sample_weight(len(X)).astype(dtype))
+    km = KMeans(4, random_state=0).fit(Xb, sample_weight=wb)
+    assert_same_backend(km.cluster_centers_, Xb, dtype=xp_dtype(backend, dtype))
+    assert_same_backend(km.labels_, Xb)
+    assert xp.isdtype(km.labels_.dtype, "integral")
+    for labels in (km.predict(Xb), km.predict(Xb, sample_weight=wb),
+                   KMeans(4, random_state=0).fit_predict(Xb, sample_weight=wb)):
+        assert_same_backend(labels, Xb)
+        assert xp.isdtype(labels.dtype, "integral")
+        assert tuple(labels.shape) == (len(X),)
+    for dist in (km.transform(Xb), KMeans(4, random_state=0).fit_transform(Xb)):
+        assert_same_backend(dist, Xb, dtype=xp_dtype(backend, dtype))
+        assert tuple(dist.shape) == (len(X), 4)
+    assert type(km.inertia_) is float
+    assert type(km.score(Xb)) is float
+    centers, idx = kmeans_plusplus(Xb, 3, sample_weight=wb, random_state=0)
+    assert_same_backend(centers, Xb, dtype=xp_dtype(backend, dtype))
+    assert_same_backend(idx, Xb)
+    assert xp.isdtype(idx.dtype, "integral")
+
+
+def test_predict_casts_to_fitted_dtype(backend):
+    # a float32 model predicts float64 (or integer) data in float32
+    check_dtype(backend, "float64")
+    X = separated().astype("float32")
+    km = KMeans(4, random_state=0).fit(backend.asarray(X))
+    X64 = backend.asarray(X.astype("float64"))
+    xp_assert_equal(km.predict(X64), to_numpy(km.labels_))
+    assert_same_backend(km.transform(X64), X64, dtype=backend.xp.float32)
+    Xi = backend.asarray(np.round(X).astype(np.int64))
+    assert tuple(km.predict(Xi).shape) == (len(X),)
+
+
+# the namespace's default real floating dtype on its default device
+EXPECTED_DEFAULT_FLOAT = {
+    "numpy": "float64",
+    "array_api_strict": "float64",
+    "torch": "float32",
+    "torch_cuda": "float32",
+    "jax": "float64",  # conftest enables jax_enable_x64
+    "dask": "float64",
+    "cupy": "float64",
+}
+
+
+@pytest.mark.parametrize("int_dtype", ["int64", "int32", "uint8", "bool"])
+def test_integer_input_becomes_default_float(backend, int_dtype):
+    xp = backend.xp
+    expected = getattr(xp, EXPECTED_DEFAULT_FLOAT[backend.name])
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        assert info().default_dtypes(device=backend.device)["real floating"] == expected
+    host = separated()
+    host = (host > 2.0) if int_dtype == "bool" else np.round(np.abs(host) * 3)
+    X = host.astype(int_dtype)
+    Xb = backend.asarray(X)
+    km = KMeans(3, random_state=0).fit(Xb)
+    assert_same_backend(km.cluster_centers_, Xb, dtype=expected)
+    assert_same_backend(km.transform(Xb), Xb, dtype=expected)
+    centers, _ = kmeans_plusplus(Xb, 3, random_state=0)
+    assert_same_backend(centers, Xb, dtype=expected)
+    # the same clustering as on the data given as floats
+    ref = KMeans(3, random_state=0).fit(X.astype(EXPECTED_DEFAULT_FLOAT[backend.name]))
+    xp_assert_equal(km.labels_, ref.labels_)
+    xp_assert_close(km.cluster_centers_, ref.cluster_centers_, rtol=1e-5, atol=1e-5)
+
+
+def test_integer_sample_weight(backend):
+    X = separated()
+    Xb = backend.asarray(X.astype("float32"))
+    w = np.arange(len(X)) % 3 + 1
+    km = KMeans(4, random_state=0).fit(Xb, sample_weight=backend.asarray(w))
+    ref = KMeans(4, random_state=0).fit(X.astype("float32"), sample_weight=w.astype("float32"))
+    xp_assert_equal(km.labels_, ref.labels_)
+    xp_assert_close(km.cluster_centers_, ref.cluster_centers_, like=Xb, dtype=Xb.dtype, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.backends("array_api_strict")
+@pytest.mark.parametrize("init", ["k-means++", "random", "k-means||"])
+def test_device_without_float64(backend, init):
+    # array-api-strict emulates a device without float64 (as Apple's MPS):
+    # integer data become float32 there, and no step may create a float64 array
+    xs = backend.xp
+    dev = xs.Device("no_float64")
+    host = np.round(np.abs(separated()) * 3)
+    X = xs.asarray(host.astype(np.int64), device=dev)
+    w = xs.asarray(sample_weight(len(host)).astype(np.float32), device=dev)
+    km = KMeans(4, init=init, random_state=0).fit(X, sample_weight=w)
+    assert_same_backend(km.cluster_centers_, X, dtype=xs.float32)
+    assert km.cluster_centers_.device == dev and km.labels_.device == dev
+    assert km.transform(X).device == dev and km.predict(X).device == dev
+    c, i = kmeans_plusplus(X, 4, random_state=0)
+    assert c.device == dev and i.device == dev and c.dtype == xs.float32
+    ref = KMeans(4, init=init, random_state=0).fit(host.astype(np.float32),
+                                                   sample_weight=sample_weight(len(host)).astype(np.float32))
+    xp_assert_equal(km.labels_, ref.labels_)
