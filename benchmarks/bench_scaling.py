@@ -111,11 +111,17 @@ def plot(rows: list[dict[str, Any]], names: list[str], path: str) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError as exc:
         return f"plot skipped: {C.short_error(exc)}"
-    panels = sorted({(r["what"], r["sweep"]) for r in rows}, key=lambda p: (p[0] != "iter", p[1]))
+    have = {(r["what"], r["sweep"]) for r in rows}
+    panels = [p for p in (("iter", "n"), ("iter", "k"), ("fit", "n"), ("fit", "k")) if p in have]
     if not panels:
         return "plot skipped: nothing measured"
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
-    for ax, (what, kind) in zip(axes[0], panels):
+    ncols = min(2, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.0 * ncols, 3.3 * nrows + 0.6), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (what, kind) in zip(flat, panels):
         sel = [r for r in rows if r["what"] == what and r["sweep"] == kind]
         for name in names:
             pts = [(r[kind], r["cells"][name]) for r in sel if isinstance(r["cells"].get(name), float)]
@@ -132,10 +138,10 @@ def plot(rows: list[dict[str, Any]], names: list[str], path: str) -> str | None:
         ax.set_xlabel(kind, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(True, which="major", lw=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=min(6, len(labels)))
+    handles, labels = flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=min(3, len(labels)))
     fig.suptitle("CPU scaling, float32 blobs (x: the competitor stopped after this point)", fontsize=9)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.09 if nrows > 1 else 0.14, 1, 1))
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return None
