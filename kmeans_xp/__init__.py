@@ -5,7 +5,14 @@ back in the input's namespace, dtype and device.
 """
 
 from ._estimator import KMeans, kmeans_plusplus
+from ._minibatch import MiniBatchKMeans
 from ._validation import ConvergenceWarning, NotFittedError
 
-__all__ = ["ConvergenceWarning", "KMeans", "NotFittedError", "kmeans_plusplus"]
+__all__ = [
+    "ConvergenceWarning",
+    "KMeans",
+    "MiniBatchKMeans",
+    "NotFittedError",
+    "kmeans_plusplus",
+]
 __version__ = "0.1.0"
