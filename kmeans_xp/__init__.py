@@ -6,6 +6,7 @@ back in the input's namespace, dtype and device.
 
 from ._estimator import KMeans, kmeans_plusplus
 from ._minibatch import MiniBatchKMeans
+from ._spherical import SphericalKMeans
 from ._validation import ConvergenceWarning, NotFittedError
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "KMeans",
     "MiniBatchKMeans",
     "NotFittedError",
+    "SphericalKMeans",
     "kmeans_plusplus",
 ]
 __version__ = "0.1.0"
