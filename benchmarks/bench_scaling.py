@@ -80,7 +80,7 @@ def sweep(kind: str, sizes: list[int], args: argparse.Namespace, impls: list[ben
                     continue
             best = float("inf")
             try:
-                for _ in range(args.repeat):
+                for _ in range(args.repeat if what == "iter" else args.fit_repeat):
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         if what == "iter":
@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--k-for-n", type=int, default=64, help="k in the n sweep (default 64)")
     p.add_argument("--n-for-k", type=int, default=100_000, help="n in the k sweep (default 1e5)")
     p.add_argument("--iters", type=int, default=5)
-    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--repeat", type=int, default=3, help="runs per size for iter, best kept (default 3)")
+    p.add_argument("--fit-repeat", type=int, default=1, help="runs per size for fit (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds per run (default 60)")
     p.add_argument("--mem-limit-gb", type=float, default=4.0)
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     md = ["# CPU scaling: kmeans_xp vs scikit-learn and FAISS", "", C.env_markdown(info), "",
           f"float32 blobs; iter: ms per iteration (same init, tol=0, {args.iters} iterations, fit time / "
           f"n_iter); fit: seconds for a default fit (k-means++, tol=1e-4, random_state={args.seed}); "
-          f"best of {args.repeat}. Limits: {args.time_limit:g} s per run, "
+          f"best of {args.repeat} (iter) / {args.fit_repeat} (fit). Limits: {args.time_limit:g} s per run, "
           f"{args.mem_limit_gb:g} GiB for Elkan's bounds.", ""]
     for what in whats:
         for kind in ("n", "k"):
