@@ -108,7 +108,8 @@ def block_scores(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
 
 
 def block_assign(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
-    return xp.argmin(block_scores(xp, Xb, centers_t, half_csq), axis=1)
+    """Nearest center of each row (the argmin of ``block_scores``)."""
+    return _backend.nearest_center(xp, Xb, centers_t, half_csq)
 
 
 def block_update(xp: Any, Xb: Any, wb: Any, labels: Any, k: int) -> tuple[Any, Any]:

@@ -12,6 +12,9 @@ never imports CuPy, torch, JAX or Dask.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -68,6 +71,12 @@ def device_of(x: Any) -> Any:
 def is_lazy(xp: Any) -> bool:
     """True for namespaces whose arrays are task graphs (Dask)."""
     return bool(is_dask_namespace(xp))
+
+
+def prunes_well(xp: Any) -> bool:
+    """Whether bound pruning (Hamerly) pays off: not on JAX, whose eager mode
+    compiles each new subset shape, nor on Dask (one task per pass anyway)."""
+    return not (is_jax_namespace(xp) or is_dask_namespace(xp))
 
 
 def default_float(xp: Any, device: Any) -> Any:
@@ -201,6 +210,35 @@ def chunk_rows(
 # --------------------------------------------------------------------------
 # segment sum: per-cluster sums of rows
 # --------------------------------------------------------------------------
+def nonzero_rows(xp: Any, mask: Any) -> tuple[Any, int]:
+    """Indices where the 1-D ``mask`` is set, and how many there are.
+
+    JAX compiles every operation again for every new shape, so there the
+    indices are padded (with valid repeats) to the next power of two: a
+    handful of shapes instead of one per count. Callers use only the first
+    ``count`` results.
+    """
+    if is_jax_namespace(xp):
+        import jax.numpy as jnp
+
+        count = int(jnp.sum(mask))
+        size = 1 << max(0, count - 1).bit_length()
+        size = min(size, int(mask.shape[0]))
+        fill = jnp.argmax(mask) if count else 0
+        return jnp.nonzero(mask, size=size, fill_value=fill)[0], count
+    idx = xp.nonzero(mask)[0]
+    return idx, int(idx.shape[0])
+
+
+def nearest_center(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
+    """Index of the smallest score ``0.5*||c||^2 - x.c`` per row (ties: first)."""
+    if is_numpy_namespace(xp):
+        scores = np.matmul(Xb, centers_t)
+        np.subtract(half_csq, scores, out=scores)
+        return scores.argmin(axis=1)
+    return xp.argmin(half_csq[None, :] - xp.matmul(Xb, centers_t), axis=1)
+
+
 def segment_sum(
     xp: Any, values: Any, labels: Any, n_segments: int, weights: Any = None
 ) -> Any:
@@ -360,16 +398,61 @@ def map_rows(
     return _map_rows_local(xp, fn, rows, shared, chunk, combine)
 
 
+def host_threads() -> int:
+    """Threads for NumPy chunks (env ``KMEANS_XP_NUM_THREADS``, else the CPUs)."""
+    env = os.environ.get("KMEANS_XP_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+_BLAS_CONTROLLER: Any = None
+
+
+def _single_threaded_blas() -> Any:
+    """Context that limits BLAS to one thread while chunks run in parallel."""
+    global _BLAS_CONTROLLER
+    try:
+        import threadpoolctl
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    if _BLAS_CONTROLLER is None:
+        _BLAS_CONTROLLER = threadpoolctl.ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+
+
 def _map_rows_local(
-    xp: Any, fn: Any, rows: tuple[Any, ...], shared: tuple[Any, ...], chunk: int, combine: Any
+    xp: Any,
+    fn: Any,
+    rows: tuple[Any, ...],
+    shared: tuple[Any, ...],
+    chunk: int,
+    combine: Any,
+    threads: int | None = None,
 ) -> tuple[tuple[Any, ...], Any]:
     n = int(rows[0].shape[0])
-    outs: list[tuple[Any, ...]] = []
-    acc = None
-    for start in range(0, n, chunk):
+    starts = range(0, n, chunk)
+
+    def run(start: int) -> Any:
         stop = min(n, start + chunk)
         blocks = tuple(None if a is None else a[start:stop, ...] for a in rows)
-        out, stats = fn(xp, *blocks, *shared)
+        return fn(xp, *blocks, *shared)
+
+    threads = host_threads() if threads is None else threads
+    if is_numpy_namespace(xp) and threads > 1 and len(starts) > 1:
+        # NumPy releases the GIL in its kernels: run chunks on a thread pool
+        # (BLAS single-threaded meanwhile); combine in chunk order, so the
+        # result does not depend on the scheduling.
+        with _single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(run, starts))
+    else:
+        results = map(run, starts)
+    outs: list[tuple[Any, ...]] = []
+    acc = None
+    for out, stats in results:
         outs.append(out)
         acc = stats if acc is None else combine(xp, acc, stats)
     if len(outs) == 1:
@@ -386,7 +469,7 @@ def _run_block(fn: Any, chunk: int, combine: Any, n_rows: int, *args: Any) -> An
 
     rows, shared = args[:n_rows], args[n_rows:]
     bxp = array_namespace(rows[0])
-    return _map_rows_local(bxp, fn, rows, shared, chunk, combine)
+    return _map_rows_local(bxp, fn, rows, shared, chunk, combine, threads=1)
 
 
 def _map_rows_dask(

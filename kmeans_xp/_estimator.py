@@ -78,8 +78,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         the samples that cannot change cluster: the same labels and centers as
         "lloyd", with fewer distance computations. "elkan" is accepted as an
         alias of "hamerly" (scikit-learn's name for its bounded algorithm).
-        "auto" picks "hamerly" for in-memory data with several clusters and
-        "lloyd" otherwise.
+        "auto" picks "hamerly" for 8 or more clusters on NumPy, CuPy, torch and
+        array-api-strict, and "lloyd" otherwise (JAX's eager mode recompiles for
+        every subset size, and Dask's cost is the pass itself). On JAX
+        "hamerly" gives the same results but is slower than "lloyd".
     chunk_bytes : int or None, default=None
         Memory budget in bytes for one row chunk's temporaries. None picks a
         cache-sized block on the CPU and a fraction of free memory on a GPU.
@@ -242,7 +244,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def _step(self, data: Data, k: int) -> Any:
         algorithm = self.algorithm
         if algorithm == "auto":
-            algorithm = "hamerly" if k >= 8 and not _backend.is_lazy(data.xp) else "lloyd"
+            algorithm = "hamerly" if k >= 8 and _backend.prunes_well(data.xp) else "lloyd"
         if algorithm in ("hamerly", "elkan") and k > 1:
             return HamerlyStep(data)
         return LloydStep(data)

@@ -72,21 +72,22 @@ def _hamerly_block(
         bound = xp.maximum(xp.take(s_half, lab), lo)
         need = up * up + delta >= bound * bound
         changed = scored = 0
-        idx = xp.nonzero(need)[0]
-        if int(idx.shape[0]):
+        idx, count = _backend.nonzero_rows(xp, need)
+        if count:
             tight = _dist_to(
                 xp, xp.take(Xb, idx, axis=0), centers, xp.take(lab, idx), grow
             )
             up = _expand(xp, need, tight, up)
             need = need & (up * up + delta >= bound * bound)
-            idx = xp.nonzero(need)[0]
-            scored = int(idx.shape[0])
+            idx, scored = _backend.nonzero_rows(xp, need)
         if scored:
             a, u_new, l_new = _score_all(
                 xp, xp.take(Xb, idx, axis=0), xp.take(xsq, idx), xp.take(delta, idx),
                 centers, centers_t, half_csq, grow,
             )
-            changed = xp.sum(xp.astype(a != xp.take(lab, idx), xp.int64))
+            # idx may be padded past `scored` entries (JAX): count only those
+            valid = xp.arange(int(idx.shape[0]), device=_backend.device_of(idx)) < scored
+            changed = xp.sum(xp.astype((a != xp.take(lab, idx)) & valid, xp.int64))
             lab = _expand(xp, need, a, lab)
             up = _expand(xp, need, u_new, up)
             lo = _expand(xp, need, l_new, lo)
