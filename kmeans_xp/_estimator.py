@@ -150,7 +150,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             if self.init not in _INITS:
                 raise ValueError(f"unknown init {self.init!r}; expected one of {list(_INITS)} or an array")
         elif callable(self.init):
-            raise TypeError("init must be 'k-means++', 'random' or an array; callables are not supported")
+            raise TypeError(
+                f"init must be one of {list(_INITS)} or an array; callables are not supported"
+            )
         if self.chunk_bytes is not None:
             _check_int(self.chunk_bytes, "chunk_bytes", 1)
         if self.n_init == "auto":

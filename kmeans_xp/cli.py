@@ -335,6 +335,18 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def centers_offset(centers: Any) -> Any:
+    """The centers' mean when they sit far from the origin, else None."""
+    from array_api_compat import array_namespace
+
+    from ._assign import needs_offset
+
+    xp = array_namespace(centers)
+    mean = xp.mean(centers, axis=0)
+    spread = xp.mean((centers - mean) ** 2, axis=0) if centers.shape[0] > 1 else xp.zeros_like(mean)
+    return mean if needs_offset(xp, mean, spread) else None
+
+
 def load_model(path: str | Path) -> tuple[str, np.ndarray]:
     path = Path(path)
     if not path.exists():
@@ -372,7 +384,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     model: Any = SphericalKMeans(k) if kind == "spherical" else MiniBatchKMeans(k)
     model.cluster_centers_ = centers
     model.n_features_in_ = int(centers_h.shape[1])
-    model._offset = None
+    # the frame predict computes in: shifted by the centers' mean (close to the
+    # data mean used at fit), so float32 data far from the origin stay accurate
+    model._offset = centers_offset(centers)
     labels = to_host(model.predict(X)).astype(np.int64)
     if args.out:
         save_labels(args.out, labels)
