@@ -299,9 +299,13 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
-def short_error(exc: BaseException, limit: int = 160) -> str:
-    text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+def short_error_text(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_error(exc: BaseException, limit: int = 160) -> str:
+    return short_error_text(f"{type(exc).__name__}: {exc}", limit)
 
 
 def out_dir(path: str | os.PathLike[str] | None) -> Path:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -36,6 +37,17 @@ import _common as C  # noqa: E402
 
 COLUMNS = ["implementation", "data", "time s", "× dask-ml", "iters", "inertia (true)",
            "inertia × kmeans_xp NumPy", "clusters found", "notes"]
+
+
+class _Said(logging.Handler):
+    """Collects the messages logged during one fit (level WARNING and up)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(C.short_error_text(record.getMessage()))
 
 
 def to_numpy(a: Any) -> np.ndarray:
@@ -79,18 +91,27 @@ def main(argv: list[str] | None = None) -> int:
         if key in skip:
             r["notes"].append("skipped (--skip)")
             return
+        said = _Said()
+        root = logging.getLogger()
+        root.addHandler(said)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 t0 = time.perf_counter()
                 centers, n_iter = fn()
                 centers = to_numpy(centers)
                 r["time"] = time.perf_counter() - t0
+            said.messages += [C.short_error_text(str(w.message)) for w in caught]
             r["iters"] = n_iter
             r["inertia"], r["found"] = C.true_inertia(X, centers)
         except Exception as exc:
             r["notes"].append("failed: " + C.short_error(exc, 300))
             traceback.print_exc(file=sys.stderr)
+        finally:
+            root.removeHandler(said)
+        # what the library said about its clustering (e.g. dask-ml's init)
+        r["notes"] += [f"said: {m}" for m in dict.fromkeys(said.messages)
+                       if "cluster" in m.lower()][:3]
         print(f"[dask] {name}: {C.fmt(r.get('time'), '.2f')} s {'; '.join(r['notes'])}",
               file=sys.stderr, flush=True)
 
