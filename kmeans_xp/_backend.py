@@ -43,7 +43,7 @@ __all__ = [
 # Default memory budget (bytes) for one chunk's temporary (rows x n_clusters)
 # scores on the CPU. Small enough to stay in the last-level cache on a laptop,
 # large enough that BLAS calls are efficient.
-CPU_CHUNK_BUDGET = 8 * 2**20
+CPU_CHUNK_BUDGET = 4 * 2**20
 # Fraction of free device memory one chunk's temporaries may use on a GPU.
 GPU_FREE_FRACTION = 0.25
 GPU_CHUNK_CAP = 1 * 2**30
@@ -410,6 +410,15 @@ def host_threads() -> int:
 
 
 _BLAS_CONTROLLER: Any = None
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A persistent pool per size (threads start once, not per pass)."""
+    pool = _POOLS.get(threads)
+    if pool is None:
+        pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="kmeans_xp")
+    return pool
 
 
 def _single_threaded_blas() -> Any:
@@ -446,8 +455,8 @@ def _map_rows_local(
         # NumPy releases the GIL in its kernels: run chunks on a thread pool
         # (BLAS single-threaded meanwhile); combine in chunk order, so the
         # result does not depend on the scheduling.
-        with _single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
-            results = list(pool.map(run, starts))
+        with _single_threaded_blas():
+            results = list(_pool(threads).map(run, starts))
     else:
         results = map(run, starts)
     outs: list[tuple[Any, ...]] = []
