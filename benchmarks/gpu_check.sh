@@ -11,8 +11,8 @@
 # 4. runs benchmarks/bench_gpu.py (the three issue-4 shapes, then n up to 1e7);
 # 5. prints one short table.
 # Logs and results go to $OUT when it is set, else benchmarks/out/gpu.
-# Time caps (seconds, environment): PYTEST_TIMEOUT=240, BENCH_TIMEOUT=330,
-# BENCH_BUDGET=240 (bench_gpu.py starts no new shape after it). Whole run: < 10 min.
+# Time caps (seconds, environment): PYTEST_TIMEOUT=180, BENCH_TIMEOUT=300,
+# BENCH_BUDGET=200 (bench_gpu.py starts no new shape after it). Whole run: < 9 min.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -47,14 +47,14 @@ for name in ("numpy", "cupy", "torch", "triton", "jax", "array_api_compat", "arr
 PYEOF
 
 step "pytest --backends cupy,torch_cuda tests (log: $LOG/pytest.log)"
-timeout "${PYTEST_TIMEOUT:-240}" "$PY" -m pytest -q -p no:cacheprovider -ra \
+timeout "${PYTEST_TIMEOUT:-180}" "$PY" -m pytest -q -p no:cacheprovider -ra \
     --backends cupy,torch_cuda tests > "$LOG/pytest.log" 2>&1
 PYTEST_RC=$?
 tail -n 25 "$LOG/pytest.log"
 
 step "bench_gpu.py (log: $LOG/bench_gpu.log)"
-timeout "${BENCH_TIMEOUT:-330}" "$PY" benchmarks/bench_gpu.py --scaling \
-    --budget "${BENCH_BUDGET:-240}" --out "$LOG" > "$LOG/bench_gpu.log" 2>&1
+timeout "${BENCH_TIMEOUT:-300}" "$PY" benchmarks/bench_gpu.py --scaling \
+    --budget "${BENCH_BUDGET:-200}" --out "$LOG" > "$LOG/bench_gpu.log" 2>&1
 BENCH_RC=$?
 grep -E '^- ' "$LOG/bench_gpu.md" 2>/dev/null | tail -n 8
 sed -n '/^## Targets/,/^$/p;/^| target/,/^$/p' "$LOG/bench_gpu.md" 2>/dev/null | awk '!seen[$0]++'
