@@ -27,21 +27,33 @@ def new_centers(
     if n_empty:
         sums, counts = _relocate_empty(data, old_centers, labels, sums, counts, n_empty)
     safe = sxp.where(counts > 0, counts, sxp.ones_like(counts))
-    return sums / safe[:, None]
+    # a cluster still empty (no sample could be spared) keeps its center
+    return sxp.where((counts > 0)[:, None], sums / safe[:, None], old_centers)
 
 
 def _relocate_empty(
     data: Data, old_centers: Any, labels: Any, sums: Any, counts: Any, n_empty: int
 ) -> tuple[Any, Any]:
     sxp = data.sxp
-    rows, far_labels, far_w = farthest(data, old_centers, labels, n_empty)
+    # extra candidates: a sample of zero weight, or the last weight of its
+    # cluster, is not moved (it would leave a cluster empty or centered on 0)
+    m = min(data.n, n_empty + int(counts.shape[0]))
+    rows, far_labels, far_w = farthest(data, old_centers, labels, m)
     rows_h = _backend.to_host(sxp, rows)
     labels_h = _backend.to_host(sxp, far_labels)
     w_h = _backend.to_host(sxp, far_w)
     sums_h = _backend.to_host(sxp, sums).copy()
     counts_h = _backend.to_host(sxp, counts).copy()
-    for new_id, i in zip(np.flatnonzero(counts_h == 0), range(rows_h.shape[0])):
+    empty = list(np.flatnonzero(counts_h == 0))
+    # what is left of a cluster below this share of its weight is rounding
+    floor = np.sqrt(np.finfo(counts_h.dtype).eps) * counts_h
+    for i in range(rows_h.shape[0]):
+        if not empty:
+            break
         old_id = labels_h[i]
+        if not w_h[i] > 0 or counts_h[old_id] - w_h[i] <= floor[old_id]:
+            continue
+        new_id = empty.pop(0)
         sums_h[old_id] -= rows_h[i] * w_h[i]
         counts_h[old_id] -= w_h[i]
         sums_h[new_id] = rows_h[i] * w_h[i]

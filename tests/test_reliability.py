@@ -261,11 +261,6 @@ def test_non_finite_in_late_chunk_caught_before_work(backend, bad, capsys):
         fitted.predict(Xb)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="empty cluster relocated to a zero-weight sample gets center sum/1 = 0 "
-    "(the data mean when centered) instead of the sample (_lloyd._relocate_empty)",
-)
 def test_empty_cluster_relocated_to_zero_weight_sample():
     # cluster 2 starts empty; the sample farthest from its center has weight 0:
     # the empty cluster must move onto a sample, never to zero or the mean
@@ -280,6 +275,30 @@ def test_empty_cluster_relocated_to_zero_weight_sample():
         members = (km.labels_ == j) & (w > 0)
         is_mean = members.any() and np.allclose(c, X[members].mean(axis=0))
         assert on_a_sample or is_mean, f"center {j} = {c} is neither a sample nor a mean"
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_relocation_never_empties_the_donor_cluster(backend, weighted):
+    # found by test_properties: 2 distinct points, k=5. k-means++ seeds
+    # [1,1] once and [0,1] four times; the empty clusters were refilled with
+    # the lone [0,1] sample (all distances are 0), which left its own cluster
+    # empty with center sum/1 = 0 (the data mean after centering); the run
+    # then oscillated to max_iter, or stopped with labels off their centers
+    X = np.array([[0.0, 1.0]] + [[1.0, 1.0]] * 19)
+    w = np.ones(20)
+    w[4], w[5] = 2.0, 4.0
+    for dtype in ["float32", "float64"] if backend.has_float64 else ["float32"]:
+        Xb = backend.asarray(X.astype(dtype))
+        wb = backend.asarray(w.astype(dtype)) if weighted else None
+        with pytest.warns(ConvergenceWarning):
+            km = KMeans(5, random_state=0, tol=0.0).fit(Xb, sample_weight=wb)
+        centers = to_numpy(km.cluster_centers_).astype(np.float64)
+        labels = to_numpy(km.labels_)
+        assert km.n_iter_ <= 3
+        assert km.inertia_ == 0.0
+        np.testing.assert_array_equal(centers[labels], X)  # every sample on its center
+        for c in centers:  # every center on a sample
+            assert np.any(np.all(X == c, axis=1)), centers
 
 
 # ======================================================= caller's data intact
