@@ -84,6 +84,15 @@ def shifted(Xb: Any, offset: Any) -> Any:
     return Xb if offset is None else Xb - offset
 
 
+def expand(xp: Any, mask: Any, values: Any, old: Any) -> Any:
+    """``old`` with the entries where ``mask`` is set replaced, in order, by
+    ``values`` (a gather, so it works without index assignment; ``values``
+    may be longer than the number of set entries)."""
+    pos = xp.cumulative_sum(xp.astype(mask, xp.int64)) - 1
+    pos = xp.clip(pos, 0, int(values.shape[0]) - 1)
+    return xp.where(mask, xp.take(values, pos, axis=0), old)
+
+
 def chunk_size_for(xp: Any, X: Any, device: Any, n_cols: int, budget: int | None) -> int:
     itemsize = 8 if X.dtype == getattr(xp, "float64", None) else 4
     row_bytes = itemsize * (int(n_cols) + int(X.shape[1]))

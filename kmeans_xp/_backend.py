@@ -145,7 +145,9 @@ def rows_from_host(xp: Any, a: np.ndarray, like: Any, device: Any, dtype: Any) -
     if is_dask_namespace(xp):
         import dask.array as da
 
-        return da.from_array(a.astype(np.dtype(dtype)), chunks=(like.chunks[0],))
+        if dtype is not None:
+            a = a.astype(np.dtype(dtype))
+        return da.from_array(a, chunks=(like.chunks[0],))
     return from_host(xp, a, device, dtype)
 
 

@@ -21,15 +21,15 @@ from __future__ import annotations
 from typing import Any
 
 from . import _backend
-from ._assign import Data, block_scores, block_update, centers_args, row_sq_norms, shifted
-
-
-def _expand(xp: Any, mask: Any, values: Any, old: Any) -> Any:
-    """``old`` with the entries where ``mask`` is set replaced, in order, by
-    ``values`` (a gather, so it works without index assignment)."""
-    pos = xp.cumulative_sum(xp.astype(mask, xp.int64)) - 1
-    pos = xp.clip(pos, 0, int(values.shape[0]) - 1)
-    return xp.where(mask, xp.take(values, pos, axis=0), old)
+from ._assign import (
+    Data,
+    block_scores,
+    block_update,
+    centers_args,
+    expand,
+    row_sq_norms,
+    shifted,
+)
 
 
 def _dist_to(xp: Any, Xs: Any, centers: Any, lab: Any, grow: float) -> Any:
@@ -77,7 +77,7 @@ def _hamerly_block(
             tight = _dist_to(
                 xp, xp.take(Xb, idx, axis=0), centers, xp.take(lab, idx), grow
             )
-            up = _expand(xp, need, tight, up)
+            up = expand(xp, need, tight, up)
             need = need & (up * up + delta >= bound * bound)
             idx, scored = _backend.nonzero_rows(xp, need)
         if scored:
@@ -88,9 +88,9 @@ def _hamerly_block(
             # idx may be padded past `scored` entries (JAX): count only those
             valid = xp.arange(int(idx.shape[0]), device=_backend.device_of(idx)) < scored
             changed = xp.sum(xp.astype((a != xp.take(lab, idx)) & valid, xp.int64))
-            lab = _expand(xp, need, a, lab)
-            up = _expand(xp, need, u_new, up)
-            lo = _expand(xp, need, l_new, lo)
+            lab = expand(xp, need, a, lab)
+            up = expand(xp, need, u_new, up)
+            lo = expand(xp, need, l_new, lo)
     sums, counts = block_update(xp, Xb, wb, lab, k)
     return (lab, up, lo), (sums, counts, changed, scored)
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _backend
-from ._assign import Data, block_assign, centers_args, row_sq_norms, shifted
+from ._assign import Data, block_assign, centers_args, expand, row_sq_norms, shifted
 
 
 def host_weights(data: Data) -> np.ndarray:
@@ -85,6 +85,59 @@ class _Potential:
         return pots[0]
 
 
+def _pp_gain_block(
+    xp: Any, Xb: Any, wb: Any, closest_b: Any, owner_b: Any, xsq_b: Any,
+    offset: Any, C: Any, reach: Any,
+) -> Any:
+    # How much each candidate would lower the potential. A sample can only get
+    # closer to a candidate within twice its current distance of the center
+    # that owns it (triangle inequality); the others are not scored at all.
+    t = int(C.shape[0])
+    need = xp.take(reach, owner_b) < closest_b
+    idx, count = _backend.nonzero_rows(xp, need)
+    if count == 0:
+        return (), (xp.zeros((t,), dtype=closest_b.dtype, device=_backend.device_of(closest_b)),)
+    Xs = xp.take(shifted(Xb, offset), idx, axis=0)
+    cl = xp.take(closest_b, idx)
+    gain = xp.clip(cl[:, None] - _sq_dists(xp, Xs, xp.take(xsq_b, idx), C), 0.0, None)
+    valid = xp.arange(int(idx.shape[0]), device=_backend.device_of(idx)) < count
+    w = xp.astype(valid, gain.dtype)
+    if wb is not None:
+        w = w * xp.take(wb, idx)
+    return (), (xp.matmul(w[None, :], gain)[0, :],)
+
+
+def _pp_update_block(
+    xp: Any, Xb: Any, wb: Any, closest_b: Any, owner_b: Any, xsq_b: Any,
+    offset: Any, c: Any, reach: Any, new_id: Any,
+) -> Any:
+    # add the chosen center c (1, d): new closest distances and owners
+    need = xp.take(reach, owner_b) < closest_b
+    idx, count = _backend.nonzero_rows(xp, need)
+    if count:
+        Xs = xp.take(shifted(Xb, offset), idx, axis=0)
+        cl = xp.take(closest_b, idx)
+        d2 = _sq_dists(xp, Xs, xp.take(xsq_b, idx), c)[:, 0]
+        closer = d2 < cl
+        closest_b = expand(xp, need, xp.where(closer, d2, cl), closest_b)
+        owner_b = expand(
+            xp, need, xp.where(closer, xp.asarray(new_id, dtype=owner_b.dtype,
+                                                  device=_backend.device_of(owner_b)),
+                              xp.take(owner_b, idx)), owner_b,
+        )
+    pot = xp.sum(closest_b) if wb is None else xp.sum(closest_b * wb)
+    return (closest_b, owner_b), (pot,)
+
+
+def _reach(sxp: Any, centers: Any, C: Any, eps: float) -> Any:
+    """(n_chosen, m) quarter squared distances from the chosen centers to the
+    candidates, shrunk by a rounding margin (a sample is skipped only when a
+    candidate is surely not closer than its current center)."""
+    d2 = _sq_dists(sxp, centers, sxp.sum(centers * centers, axis=1), C)
+    scale = sxp.max(sxp.sum(centers * centers, axis=1)) + sxp.max(sxp.sum(C * C, axis=1))
+    return 0.25 * (d2 * (1.0 - 64.0 * eps) - 64.0 * eps * scale)
+
+
 def kmeans_plusplus(
     data: Data,
     k: int,
@@ -95,20 +148,23 @@ def kmeans_plusplus(
 
     At each step ``n_local_trials`` candidates are sampled with probability
     proportional to weight * squared distance to the closest chosen center;
-    the one that lowers the potential most is kept. Candidates are scored for
-    all points at once, one chunk of rows at a time.
+    the one that lowers the potential most is kept. Each sample remembers
+    which chosen center is closest to it; by the triangle inequality it is
+    scored against the candidates only when one of them lies within twice its
+    current distance of that center, so late steps touch few samples.
     """
     xp, sxp = data.xp, data.sxp
     n = data.n
     if n_local_trials is None:
         n_local_trials = 2 + int(math.log(k))
+    eps = float(sxp.finfo(data.dtype).eps)
     w_host = host_weights(data)
     indices = [int(rs.choice(n, p=w_host / w_host.sum()))]
     state = _Potential(data)
-    pot = state.add(take_rows(data, np.asarray(indices)))
-    # keep the candidates' distance columns when they are small against X
-    keep = n_local_trials * 4 <= data.d
-    for _ in range(1, k):
+    chosen = take_rows(data, np.asarray(indices))
+    pot = state.add(chosen)
+    owner = _backend.rows_from_host(xp, np.zeros(n, dtype=np.int64), data.X, data.device, None)
+    for step in range(1, k):
         u = rs.uniform(size=n_local_trials)
         mass = state.closest if data.weights is None else state.closest * data.weights
         cum = xp.cumulative_sum(mass)
@@ -116,16 +172,22 @@ def kmeans_plusplus(
         cand = _backend.to_host(xp, xp.searchsorted(cum, targets))
         cand = np.clip(cand, 0, n - 1)
         C = take_rows(data, cand)
-        d2, pots = state.evaluate(C, keep)
-        best = int(sxp.argmin(pots))
-        if keep:
-            pot = pots[best]
-            state.closest = _backend.persist(xp, d2[:, best])
-        else:
-            pot = state.add(C[best : best + 1, :])
+        reach = _reach(sxp, chosen, C, eps)
+        _, (gains,) = data.map(
+            _pp_gain_block, (state.closest, owner, state.xsq), (C, sxp.min(reach, axis=1))
+        )
+        best = int(sxp.argmax(gains))
+        (closest, owner), (pot,) = data.map(
+            _pp_update_block, (state.closest, owner, state.xsq),
+            (C[best : best + 1, :], reach[:, best], step),
+            out_specs=(((), data.dtype), ((), sxp.int64)),
+        )
+        state.closest = _backend.persist(xp, closest)
+        owner = _backend.persist(xp, owner)
+        chosen = sxp.concat([chosen, C[best : best + 1, :]])
         indices.append(int(cand[best]))
     idx = np.asarray(indices, dtype=np.int64)
-    return take_rows(data, idx), idx
+    return chosen, idx
 
 
 # ---------------------------------------------------------------- k-means||
