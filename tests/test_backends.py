@@ -107,7 +107,7 @@ def test_predict_transform_score_same_as_numpy(backend, dtype):
     check_dtype(backend, dtype)
     X = data_for(dtype)
     Y = (np.random.RandomState(3).normal(scale=6.0, size=(100, 3)) + 4.0).astype(dtype)
-    ref = KMeans(4, random_state=0).fit(X)
+    ref = KMeans(4, init=reference_init(backend, "k-means++"), random_state=0).fit(X)
     km = KMeans(4, random_state=0).fit(backend.asarray(X))
     Yb = backend.asarray(Y)
     xp_assert_equal(km.predict(Yb), ref.predict(Y), like=Yb)
@@ -203,7 +203,9 @@ def test_integer_input_becomes_default_float(backend, int_dtype):
     centers, _ = kmeans_plusplus(Xb, 3, random_state=0)
     assert_same_backend(centers, Xb, dtype=expected)
     # the same clustering as on the data given as floats
-    ref = KMeans(3, random_state=0).fit(X.astype(EXPECTED_DEFAULT_FLOAT[backend.name]))
+    ref = KMeans(3, init=reference_init(backend, "k-means++"), random_state=0).fit(
+        X.astype(EXPECTED_DEFAULT_FLOAT[backend.name])
+    )
     xp_assert_equal(km.labels_, ref.labels_)
     xp_assert_close(km.cluster_centers_, ref.cluster_centers_, rtol=1e-5, atol=1e-5)
 
@@ -213,7 +215,9 @@ def test_integer_sample_weight(backend):
     Xb = backend.asarray(X.astype("float32"))
     w = np.arange(len(X)) % 3 + 1
     km = KMeans(4, random_state=0).fit(Xb, sample_weight=backend.asarray(w))
-    ref = KMeans(4, random_state=0).fit(X.astype("float32"), sample_weight=w.astype("float32"))
+    ref = KMeans(4, init=reference_init(backend, "k-means++"), random_state=0).fit(
+        X.astype("float32"), sample_weight=w.astype("float32")
+    )
     xp_assert_equal(km.labels_, ref.labels_)
     xp_assert_close(km.cluster_centers_, ref.cluster_centers_, like=Xb, dtype=Xb.dtype, rtol=2e-5, atol=2e-5)
 

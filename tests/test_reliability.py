@@ -194,7 +194,8 @@ def test_near_float32_overflow_error_or_correct(backend, scale):
     # squared norms overflow float32 near 1.8e19: either a clear error or the
     # same clustering as the unscaled data, never a silent inf or NaN
     X = blobs(300)
-    ref = KMeans(3, random_state=0).fit(X.astype(np.float32))
+    ref_init = "k-means||" if backend.lazy else "k-means++"  # documented for Dask
+    ref = KMeans(3, init=ref_init, random_state=0).fit(X.astype(np.float32))
     Xs = backend.asarray((X * scale).astype(np.float32))
     try:
         km = KMeans(3, random_state=0).fit(Xs)
@@ -294,11 +295,32 @@ def test_relocation_never_empties_the_donor_cluster(backend, weighted):
             km = KMeans(5, random_state=0, tol=0.0).fit(Xb, sample_weight=wb)
         centers = to_numpy(km.cluster_centers_).astype(np.float64)
         labels = to_numpy(km.labels_)
+        ulp = 4 * float(np.finfo(dtype).eps)  # weighted means of equal rows, up to rounding
         assert km.n_iter_ <= 3
-        assert km.inertia_ == 0.0
-        np.testing.assert_array_equal(centers[labels], X)  # every sample on its center
+        assert km.inertia_ == pytest.approx(0.0, abs=20 * ulp**2)
+        np.testing.assert_allclose(centers[labels], X, atol=ulp)  # every sample on its center
         for c in centers:  # every center on a sample
-            assert np.any(np.all(X == c, axis=1)), centers
+            assert np.any(np.all(np.abs(X - c) <= ulp, axis=1)), centers
+
+
+@pytest.mark.backends("cupy", "torch_cuda")
+@pytest.mark.xfail(
+    strict=True,
+    reason="no out-of-memory handling yet: a GPU OOM during fit is the array "
+    "library's raw error, with no hint about chunk_bytes (issue 6)",
+)
+def test_gpu_out_of_memory_says_how_to_fit(backend):
+    # one chunk of (n_samples x n_clusters) float32 scores: 4e6 x 1e4 x 4 bytes
+    # = 160 GB, more than any single GPU holds; the data themselves are small
+    rng = np.random.RandomState(0)
+    n, k = 4_000_000, 10_000
+    X = backend.asarray(rng.uniform(size=(n, 2)).astype(np.float32))
+    init = backend.asarray(rng.uniform(size=(k, 2)).astype(np.float32))
+    with pytest.raises((MemoryError, RuntimeError), match=r"chunk_bytes"):
+        KMeans(k, init=init, max_iter=1, chunk_bytes=2**40).fit(X)
+    # the advice works: a smaller budget fits
+    km = KMeans(k, init=init, max_iter=1, chunk_bytes=2**28).fit(X)
+    assert finite(km.cluster_centers_) and np.isfinite(km.inertia_)
 
 
 # ======================================================= caller's data intact
