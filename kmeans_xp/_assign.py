@@ -85,12 +85,15 @@ def shifted(Xb: Any, offset: Any) -> Any:
 
 
 def expand(xp: Any, mask: Any, values: Any, old: Any) -> Any:
-    """``old`` with the entries where ``mask`` is set replaced, in order, by
-    ``values`` (a gather, so it works without index assignment; ``values``
-    may be longer than the number of set entries)."""
-    pos = xp.cumulative_sum(xp.astype(mask, xp.int64)) - 1
-    pos = xp.clip(pos, 0, int(values.shape[0]) - 1)
-    return xp.where(mask, xp.take(values, pos, axis=0), old)
+    """``old`` with the rows where the 1-D ``mask`` is set replaced, in order,
+    by the rows of ``values`` (a gather, so it works without index assignment;
+    ``values`` may have more rows than ``mask`` has set entries)."""
+    pos = xp.cumulative_sum(xp.astype(mask, _backend.index_dtype(xp))) - 1
+    pos = xp.minimum(xp.maximum(pos, 0), int(values.shape[0]) - 1)
+    picked = xp.take(values, pos, axis=0)
+    if picked.ndim > 1:
+        mask = xp.reshape(mask, (int(mask.shape[0]),) + (1,) * (picked.ndim - 1))
+    return xp.where(mask, picked, old)
 
 
 def chunk_size_for(xp: Any, X: Any, device: Any, n_cols: int, budget: int | None) -> int:
@@ -143,7 +146,7 @@ def _lloyd_block(
     if old_b is None:
         changed = int(lab.shape[0])
     else:
-        changed = xp.sum(xp.astype(lab != old_b, xp.int64))
+        changed = xp.sum(xp.astype(lab != old_b, _backend.index_dtype(xp)))
     return (lab,), (sums, counts, changed)
 
 
@@ -252,7 +255,7 @@ def _transform_block(
     Xb = shifted(Xb, offset)
     xsq = xp.sum(Xb * Xb, axis=1)
     d2 = xsq[:, None] + csq[None, :] - 2.0 * xp.matmul(Xb, centers_t)
-    return (xp.sqrt(xp.clip(d2, 0.0, None)),), ()
+    return (xp.sqrt(xp.maximum(d2, 0.0)),), ()
 
 
 def transform(data: Data, centers: Any) -> Any:

@@ -90,6 +90,17 @@ def default_float(xp: Any, device: Any) -> Any:
     return xp.float64 if has_float64(xp, device) else xp.float32
 
 
+def index_dtype(xp: Any, device: Any = None) -> Any:
+    """The namespace's default integer dtype for indices and counts."""
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        try:
+            return info().default_dtypes(device=device)["indexing"]
+        except Exception:  # pragma: no cover
+            pass
+    return xp.int64
+
+
 def has_float64(xp: Any, device: Any) -> bool:
     """Whether ``device`` of ``xp`` supports float64."""
     if is_torch_namespace(xp) and getattr(device, "type", None) == "mps":
@@ -239,6 +250,26 @@ def nearest_center(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
         np.subtract(half_csq, scores, out=scores)
         return scores.argmin(axis=1)
     return xp.argmin(half_csq[None, :] - xp.matmul(Xb, centers_t), axis=1)
+
+
+def nearest_two(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> tuple[Any, Any, Any]:
+    """Per row: index of the smallest score (as ``nearest_center``), the
+    smallest score and the second smallest (k >= 2)."""
+    if is_numpy_namespace(xp):
+        scores = np.matmul(Xb, centers_t)
+        np.subtract(half_csq, scores, out=scores)
+        a = scores.argmin(axis=1)
+        rows = np.arange(scores.shape[0])
+        best = scores[rows, a]
+        scores[rows, a] = np.finfo(scores.dtype).max
+        return a, best, scores.min(axis=1)
+    scores = half_csq[None, :] - xp.matmul(Xb, centers_t)
+    a = xp.argmin(scores, axis=1)
+    ids = xp.arange(int(scores.shape[1]), dtype=a.dtype, device=device_of(a))
+    mine = ids[None, :] == a[:, None]
+    best = xp.min(scores, axis=1)
+    second = xp.min(xp.where(mine, xp.finfo(scores.dtype).max, scores), axis=1)
+    return a, best, second
 
 
 def segment_sum(

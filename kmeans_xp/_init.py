@@ -46,7 +46,7 @@ def _sq_dists(xp: Any, Xb: Any, xsq_b: Any, C: Any) -> Any:
     """(rows, m) squared distances from a block to m points, clipped at 0."""
     csq = xp.sum(C * C, axis=1)
     d2 = xsq_b[:, None] + csq[None, :] - 2.0 * xp.matmul(Xb, xp.permute_dims(C, (1, 0)))
-    return xp.clip(d2, 0.0, None)
+    return xp.maximum(d2, 0.0)
 
 
 def _candidates_block(
@@ -87,24 +87,41 @@ class _Potential:
 
 def _pp_gain_block(
     xp: Any, Xb: Any, wb: Any, closest_b: Any, owner_b: Any, xsq_b: Any,
-    offset: Any, C: Any, reach: Any,
+    offset: Any, C: Any, reach: Any, keep: Any,
 ) -> Any:
     # How much each candidate would lower the potential. A sample can only get
     # closer to a candidate within twice its current distance of the center
     # that owns it (triangle inequality); the others are not scored at all.
+    # With ``keep``, also the new closest distance of every row for every
+    # candidate, (rows, t), so the chosen one needs no second pass.
     t = int(C.shape[0])
     need = xp.take(reach, owner_b) < closest_b
+    rows = int(closest_b.shape[0])
     idx, count = _backend.nonzero_rows(xp, need)
-    if count == 0:
-        return (), (xp.zeros((t,), dtype=closest_b.dtype, device=_backend.device_of(closest_b)),)
-    Xs = xp.take(shifted(Xb, offset), idx, axis=0)
-    cl = xp.take(closest_b, idx)
-    gain = xp.clip(cl[:, None] - _sq_dists(xp, Xs, xp.take(xsq_b, idx), C), 0.0, None)
-    valid = xp.arange(int(idx.shape[0]), device=_backend.device_of(idx)) < count
-    w = xp.astype(valid, gain.dtype)
-    if wb is not None:
-        w = w * xp.take(wb, idx)
-    return (), (xp.matmul(w[None, :], gain)[0, :],)
+    if 2 * count > rows:  # most rows: score them all, contiguously
+        d2 = xp.minimum(closest_b[:, None], _sq_dists(xp, shifted(Xb, offset), xsq_b, C))
+        gain = closest_b[:, None] - d2
+        w = wb
+    elif count:
+        Xs = xp.take(shifted(Xb, offset), idx, axis=0)
+        cl = xp.take(closest_b, idx)
+        d2s = xp.minimum(cl[:, None], _sq_dists(xp, Xs, xp.take(xsq_b, idx), C))
+        gain = cl[:, None] - d2s
+        valid = xp.arange(int(idx.shape[0]), device=_backend.device_of(idx)) < count
+        w = xp.astype(valid, gain.dtype)
+        if wb is not None:
+            w = w * xp.take(wb, idx)
+        d2 = expand(xp, need, d2s, closest_b[:, None]) if bool(keep) else None
+    else:
+        gain = w = None
+        d2 = closest_b[:, None] * xp.ones((1, t), dtype=closest_b.dtype) if bool(keep) else None
+    if gain is None:
+        gains = xp.zeros((t,), dtype=closest_b.dtype, device=_backend.device_of(closest_b))
+    elif w is None:
+        gains = xp.sum(gain, axis=0)
+    else:
+        gains = xp.matmul(w[None, :], gain)[0, :]
+    return ((d2,) if bool(keep) else ()), (gains,)
 
 
 def _pp_update_block(
@@ -164,6 +181,8 @@ def kmeans_plusplus(
     chosen = take_rows(data, np.asarray(indices))
     pot = state.add(chosen)
     owner = _backend.rows_from_host(xp, np.zeros(n, dtype=np.int64), data.X, data.device, None)
+    # keep every row's distance to each candidate when that is small next to X
+    keep = n_local_trials * 4 <= data.d
     for step in range(1, k):
         u = rs.uniform(size=n_local_trials)
         mass = state.closest if data.weights is None else state.closest * data.weights
@@ -173,15 +192,22 @@ def kmeans_plusplus(
         cand = np.clip(cand, 0, n - 1)
         C = take_rows(data, cand)
         reach = _reach(sxp, chosen, C, eps)
-        _, (gains,) = data.map(
-            _pp_gain_block, (state.closest, owner, state.xsq), (C, sxp.min(reach, axis=1))
+        kept, (gains,) = data.map(
+            _pp_gain_block, (state.closest, owner, state.xsq),
+            (C, sxp.min(reach, axis=1), keep),
+            out_specs=(((n_local_trials,), data.dtype),) if keep else (),
         )
         best = int(sxp.argmax(gains))
-        (closest, owner), (pot,) = data.map(
-            _pp_update_block, (state.closest, owner, state.xsq),
-            (C[best : best + 1, :], reach[:, best], step),
-            out_specs=(((), data.dtype), ((), sxp.int64)),
-        )
+        if keep:
+            closest = kept[0][:, best]
+            owner = xp.where(closest < state.closest, step, owner)
+            pot = pot - gains[best]
+        else:
+            (closest, owner), (pot,) = data.map(
+                _pp_update_block, (state.closest, owner, state.xsq),
+                (C[best : best + 1, :], reach[:, best], step),
+                out_specs=(((), data.dtype), ((), sxp.int64)),
+            )
         state.closest = _backend.persist(xp, closest)
         owner = _backend.persist(xp, owner)
         chosen = sxp.concat([chosen, C[best : best + 1, :]])

@@ -90,7 +90,7 @@ def _distances(xp: Any, X: Any, offset: Any, centers: Any, chunk: int) -> Any:
         Xb = _shift(X[a:b, ...], offset)
         xsq = xp.sum(Xb * Xb, axis=1)
         d2 = xsq[:, None] + csq[None, :] - 2.0 * xp.matmul(Xb, centers_t)
-        out.append(xp.sqrt(xp.clip(d2, 0.0, None)))
+        out.append(xp.sqrt(xp.maximum(d2, 0.0)))
     return out[0] if len(out) == 1 else xp.concat(out)
 
 
