@@ -105,6 +105,24 @@ def chunk_size_for(xp: Any, X: Any, device: Any, n_cols: int, budget: int | None
     return _backend.chunk_rows(xp, device, int(n), row_bytes, budget)
 
 
+def _sum_block(xp: Any, Xb: Any, wb: Any, offset: Any) -> Any:
+    return (), (xp.sum(Xb, axis=0),)
+
+
+def _sq_dev_block(xp: Any, Xb: Any, wb: Any, offset: Any, mean: Any) -> Any:
+    dev = Xb - mean
+    return (), (xp.sum(dev * dev, axis=0),)
+
+
+def column_mean_var(data: Data) -> tuple[Any, Any]:
+    """Per-feature mean and variance (unweighted), two chunked passes, so no
+    temporary the size of X is made. In the small namespace."""
+    _, (total,) = data.map(_sum_block)
+    mean = total / data.n
+    _, (sq,) = data.map(_sq_dev_block, (), (mean,))
+    return mean, sq / data.n
+
+
 def needs_offset(xp: Any, mean: Any, var: Any) -> bool:
     """Shift the data when their mean is large against their spread."""
     return bool(xp.sum(mean * mean) > xp.sum(var))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from dataclasses import replace
 import sys
 import time
 import warnings
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import _backend
-from ._assign import Data, assign, chunk_size_for, inertia_and_sizes, needs_offset
+from ._assign import Data, assign, chunk_size_for, column_mean_var, inertia_and_sizes, needs_offset
 from ._assign import transform as _transform
 from ._base import BaseEstimator, ClusterMixin, TransformerMixin
 from ._init import init_random, kmeans_parallel
@@ -194,13 +195,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
         X = _backend.prepare_rows(xp, X)
         sxp = _backend.small_namespace(xp)
-        mean = xp.mean(X, axis=0)
-        var = xp.var(X, axis=0)
-        tol = float(xp.mean(var)) * float(self.tol)
-        offset = None
-        if needs_offset(xp, mean, var):
-            offset = mean if sxp is xp else sxp.asarray(_backend.to_host(xp, mean))
-        data = self._make_data(xp, X, w, device, offset, k)
+        data = self._make_data(xp, X, w, device, None, k)
+        mean, var = column_mean_var(data)
+        tol = float(sxp.mean(var)) * float(self.tol)
+        offset = mean if needs_offset(sxp, mean, var) else None
+        data = replace(data, offset=offset)
         if _is_array_init(init) and sxp is not xp:
             init = sxp.asarray(_backend.to_host(xp, init))
         method = init

@@ -185,7 +185,7 @@ def check_data(
     target = dtype if dtype is not None else _float_dtype_for(xp, X.dtype, device, name)
     if X.dtype != target:
         X = xp.astype(X, target)
-    if check_finite and not bool(xp.all(xp.isfinite(X))):
+    if check_finite and not _all_finite(xp, X, device):
         n_nan = int(xp.sum(xp.astype(xp.isnan(X), xp.int32)))
         what = "NaN" if n_nan else "infinity"
         raise ValueError(
@@ -195,6 +195,23 @@ def check_data(
     if check_finite:
         _check_magnitude(xp, X, name)
     return X
+
+
+def _finite_block(xp: Any, Xb: Any) -> tuple[tuple[()], tuple[Any]]:
+    return (), (xp.all(xp.isfinite(Xb)),)
+
+
+def _both(xp: Any, a: tuple[Any], b: tuple[Any]) -> tuple[Any]:
+    return (xp.logical_and(a[0], b[0]),)
+
+
+def _all_finite(xp: Any, X: Any, device: Any) -> bool:
+    """Whether every value is finite, one row chunk at a time (no n x d mask)."""
+    d = int(X.shape[1])
+    n = X.shape[0] if not _backend.is_lazy(xp) else max(X.chunks[0])
+    chunk = _backend.chunk_rows(xp, device, int(n), 4 * d, None)
+    _, (ok,) = _backend.map_rows(xp, _finite_block, (X,), (), chunk=chunk, combine=_both)
+    return bool(ok)
 
 
 def _check_magnitude(xp: Any, X: Any, name: str) -> None:
