@@ -68,6 +68,13 @@ def device_of(x: Any) -> Any:
     return _device_of(x)
 
 
+def is_lazy_array(x: Any) -> bool:
+    """True for arrays that are task graphs (Dask)."""
+    from array_api_compat import is_dask_array
+
+    return bool(is_dask_array(x))
+
+
 def is_lazy(xp: Any) -> bool:
     """True for namespaces whose arrays are task graphs (Dask)."""
     return bool(is_dask_namespace(xp))
@@ -160,6 +167,16 @@ def rows_from_host(xp: Any, a: np.ndarray, like: Any, device: Any, dtype: Any) -
             a = a.astype(np.dtype(dtype))
         return da.from_array(a, chunks=(like.chunks[0],))
     return from_host(xp, a, device, dtype)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an array library's out-of-memory error."""
+    if isinstance(exc, MemoryError):  # NumPy (and CuPy's, a MemoryError subclass)
+        return True
+    if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError
+        return True
+    text = str(exc)
+    return "RESOURCE_EXHAUSTED" in text or "CUDA out of memory" in text  # JAX, old torch
 
 
 def synchronize(xp: Any, device: Any) -> None:

@@ -7,7 +7,8 @@ from dataclasses import replace
 import sys
 import time
 import warnings
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -37,6 +38,25 @@ def _is_array_init(init: Any) -> bool:
     return not isinstance(init, str) and not callable(init)
 
 
+@contextmanager
+def _memory_advice(data: Data, k: int, chunk_bytes: int | None) -> Iterator[None]:
+    """Turn the array library's out-of-memory error into one that says how to fit."""
+    try:
+        yield
+    except Exception as exc:
+        if not _backend.is_out_of_memory(exc):
+            raise
+        itemsize = 8 if data.dtype == getattr(data.xp, "float64", None) else 4
+        budget = data.chunk * (k + data.d) * itemsize
+        raise MemoryError(
+            f"out of memory on {data.device!r} with {data.chunk} rows per chunk "
+            f"(about {budget / 2**20:.0f} MiB of temporaries for {k} clusters); pass a "
+            f"smaller memory budget, for example chunk_bytes={max(1, min(budget // 8, 2**28))} "
+            f"(now {chunk_bytes if chunk_bytes is not None else 'automatic'}), or free "
+            "device memory"
+        ) from exc
+
+
 def _check_int(value: Any, name: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
@@ -59,9 +79,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         Initialisation: greedy k-means++, k-means|| (scalable k-means++: a few
         oversampling passes over the data, then weighted k-means++ on the
         candidates), k samples drawn at random, or the given centers (an array
-        of the same library and device as ``X``). For Dask arrays "k-means++"
-        is replaced by "k-means||", which needs 5 passes over the data instead
-        of n_clusters.
+        of the same library and device as ``X``; for a Dask ``X``, a NumPy
+        array is accepted too). For Dask arrays "k-means++" is replaced by
+        "k-means||", which needs 5 passes over the data instead of n_clusters;
+        for greedy k-means++ on Dask, pass ``kmeans_plusplus(X, k)[0]``.
     n_init : "auto" or int, default="auto"
         Number of initialisations; the run with the lowest inertia is kept.
         "auto" means 1 for k-means++, k-means|| or an array, 10 for random.
@@ -184,7 +205,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "KMeans":
         """Compute the clustering of ``X`` (n_samples, n_features)."""
         init = self.init
-        xp, device = get_namespace(X, sample_weight, init if _is_array_init(init) else None)
+        # Dask keeps its centers as NumPy arrays: a NumPy init is its own kind
+        host_init = (
+            _is_array_init(init) and isinstance(init, np.ndarray) and _backend.is_lazy_array(X)
+        )
+        xp, device = get_namespace(
+            X, sample_weight, init if _is_array_init(init) and not host_init else None
+        )
+        if host_init:
+            init = xp.asarray(init)
         X = check_data(xp, X, device)
         n, d = int(X.shape[0]), int(X.shape[1])
         k, n_init = self._check_params(n)
@@ -206,24 +235,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         if isinstance(init, str) and init == "k-means++" and _backend.is_lazy(xp):
             method = "k-means||"
 
-        report = self._reporter(data) if self.verbose else None
-        best = None
-        for _ in range(n_init):
-            if _is_array_init(init):
-                centers0 = init if offset is None else init - offset
-            elif method == "random":
-                centers0 = init_random(data, k, rs)
-            elif method == "k-means||":
-                centers0 = kmeans_parallel(data, k, rs)
-            else:
-                centers0, _ = _kmeans_plusplus(data, k, rs)
-            labels, inertia, centers, n_iter, n_distinct = lloyd_single(
-                data, centers0, max_iter=self.max_iter, tol=tol, report=report,
-                step=self._step(data, k),
+        with _memory_advice(data, k, self.chunk_bytes):
+            inertia, labels, centers, n_iter, n_distinct = self._best_run(
+                data, init, method, k, n_init, rs, tol
             )
-            if best is None or inertia < best[0]:
-                best = (inertia, labels, centers, n_iter, n_distinct)
-        inertia, labels, centers, n_iter, n_distinct = best
 
         if n_distinct < k:
             warnings.warn(
@@ -241,6 +256,30 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = n_iter
         self.n_features_in_ = d
         return self
+
+    def _best_run(
+        self, data: Data, init: Any, method: Any, k: int, n_init: int,
+        rs: np.random.RandomState, tol: float,
+    ) -> tuple[float, Any, Any, int, int]:
+        """``n_init`` runs from successive initialisations; the lowest inertia wins."""
+        report = self._reporter(data) if self.verbose else None
+        best = None
+        for _ in range(n_init):
+            if _is_array_init(init):
+                centers0 = init if data.offset is None else init - data.offset
+            elif method == "random":
+                centers0 = init_random(data, k, rs)
+            elif method == "k-means||":
+                centers0 = kmeans_parallel(data, k, rs)
+            else:
+                centers0, _ = _kmeans_plusplus(data, k, rs)
+            labels, inertia, centers, n_iter, n_distinct = lloyd_single(
+                data, centers0, max_iter=self.max_iter, tol=tol, report=report,
+                step=self._step(data, k),
+            )
+            if best is None or inertia < best[0]:
+                best = (inertia, labels, centers, n_iter, n_distinct)
+        return best
 
     def _step(self, data: Data, k: int) -> Any:
         algorithm = self.algorithm
@@ -283,7 +322,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def predict(self, X: Any, sample_weight: Any = None) -> Any:
         """Index of the closest center for each sample."""
         centers, data = self._prepare(X, sample_weight)
-        return assign(data, centers)
+        with _memory_advice(data, int(centers.shape[0]), self.chunk_bytes):
+            return assign(data, centers)
 
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         return self.fit(X, sample_weight=sample_weight).labels_
@@ -291,7 +331,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> Any:
         """Euclidean distance of each sample to each center, (n_samples, n_clusters)."""
         centers, data = self._prepare(X)
-        return _transform(data, centers)
+        with _memory_advice(data, int(centers.shape[0]), self.chunk_bytes):
+            return _transform(data, centers)
 
     def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         return self.fit(X, sample_weight=sample_weight).transform(X)
@@ -299,7 +340,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Opposite of the weighted inertia of ``X`` against the fitted centers."""
         centers, data = self._prepare(X, sample_weight)
-        value, _ = inertia_and_sizes(data, centers, assign(data, centers))
+        with _memory_advice(data, int(centers.shape[0]), self.chunk_bytes):
+            value, _ = inertia_and_sizes(data, centers, assign(data, centers))
         return -value
 
 
