@@ -9,7 +9,7 @@ reduction (``_backend.map_rows``), which is also how it runs on Dask.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -33,6 +33,16 @@ class Data:
     device: Any
     chunk: int  # rows per chunk
     sxp: Any = None
+    chunk_cols: int = 0  # the per-row score columns ``chunk`` was sized for
+
+    def with_columns(self, n_cols: int) -> "Data":
+        """The same data with chunks sized for ``n_cols`` score columns per row
+        (same memory budget): larger chunks when a pass needs fewer columns."""
+        if not self.chunk_cols:
+            return self
+        rows = self.chunk * (self.chunk_cols + self.d) // (int(n_cols) + self.d)
+        limit = self.n if not _backend.is_lazy(self.xp) else max(self.X.chunks[0])
+        return replace(self, chunk=int(max(1, min(limit, rows))), chunk_cols=int(n_cols))
 
     def __post_init__(self) -> None:
         if self.sxp is None:

@@ -193,7 +193,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _make_data(self, xp: Any, X: Any, w: Any, device: Any, offset: Any, k: int) -> Data:
         chunk = chunk_size_for(xp, X, device, k, self.chunk_bytes)
-        return Data(xp=xp, X=X, weights=w, offset=offset, device=device, chunk=chunk)
+        return Data(
+            xp=xp, X=X, weights=w, offset=offset, device=device, chunk=chunk, chunk_cols=k
+        )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "cluster_centers_"):
@@ -377,7 +379,7 @@ def kmeans_plusplus(
     w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
     X = _backend.prepare_rows(xp, X)
     chunk = chunk_size_for(xp, X, device, 16, None)
-    data = Data(xp=xp, X=X, weights=w, offset=None, device=device, chunk=chunk)
+    data = Data(xp=xp, X=X, weights=w, offset=None, device=device, chunk=chunk, chunk_cols=16)
     centers, idx = _kmeans_plusplus(data, k, check_random_state(random_state), n_local_trials)
     if data.sxp is not xp:
         centers = xp.asarray(centers)

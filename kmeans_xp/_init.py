@@ -174,6 +174,8 @@ def kmeans_plusplus(
     n = data.n
     if n_local_trials is None:
         n_local_trials = 2 + int(math.log(k))
+    # a step's temporaries are a few (rows, n_local_trials) arrays
+    data = data.with_columns(4 * n_local_trials)
     eps = float(sxp.finfo(data.dtype).eps)
     w_host = host_weights(data)
     indices = [int(rs.choice(n, p=w_host / w_host.sum()))]
@@ -281,13 +283,15 @@ def kmeans_parallel(
         if int(new.shape[0]) == 0:
             continue
         candidates = sxp.concat([candidates, new])
-        (closest,), (total,) = data.map(
+        (closest,), (total,) = data.with_columns(int(new.shape[0])).map(
             _min_dist_block, (state.closest, state.xsq), (new,),
             out_specs=(((), data.dtype),),
         )
         state.closest = _backend.persist(xp, closest)
         pot = float(total)
-    _, (cand_w,) = data.map(_weights_block, (), centers_args(sxp, candidates))
+    _, (cand_w,) = data.with_columns(int(candidates.shape[0])).map(
+        _weights_block, (), centers_args(sxp, candidates)
+    )
     return _reduce_candidates(data, candidates, cand_w, k, rs)
 
 
