@@ -314,10 +314,18 @@ def _reduce_candidates(
         rows = _backend.to_host(data.sxp, take_rows(data, extra)).astype(np.float64)
         centers = np.concatenate([C, rows])
     else:
+        # a few seedings of the small weighted problem (cheap next to a pass
+        # over X); the one with the lowest weighted inertia is kept
         host = Data(xp=np_xp, X=C, weights=w, offset=None, device="cpu", chunk=C.shape[0])
-        centers, _ = kmeans_plusplus(host, k, rs)
         var = np.average((C - np.average(C, axis=0, weights=w)) ** 2, axis=0, weights=w)
-        _, _, centers, _, _ = lloyd_single(
-            host, centers, max_iter=30, tol=1e-4 * float(var.mean())
-        )
+        trials = max(1, min(10, int(2e7 // (C.shape[0] * k))))
+        best = None
+        for _ in range(trials):
+            seeds, _ = kmeans_plusplus(host, k, rs)
+            _, value, found, _, _ = lloyd_single(
+                host, seeds, max_iter=30, tol=1e-4 * float(var.mean())
+            )
+            if best is None or value < best[0]:
+                best = (value, found)
+        centers = best[1]
     return _backend.from_host(data.sxp, np.asarray(centers), data.device, candidates.dtype)

@@ -241,3 +241,25 @@ def test_device_without_float64(backend, init):
     ref = KMeans(4, init=init, random_state=0).fit(host.astype(np.float32),
                                                    sample_weight=sample_weight(len(host)).astype(np.float32))
     xp_assert_equal(km.labels_, ref.labels_)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kmeans_parallel_finds_every_cluster(backend, seed):
+    # k-means|| alone (one Lloyd step from its centers) must put one center in
+    # each of 12 well-separated blobs, on every backend, weighted or not
+    rs = np.random.RandomState(seed)
+    k, d = 12, 6
+    centers = rs.uniform(-40, 40, size=(k, d))
+    truth = rs.randint(0, k, size=1200)
+    host = (centers[truth] + rs.normal(size=(1200, d))).astype("float32")
+    w = rs.uniform(0.5, 2.0, size=1200).astype("float32")
+    for weights in (None, w):
+        km = KMeans(k, init="k-means||", max_iter=1, random_state=seed).fit(
+            backend.asarray(host), sample_weight=None if weights is None else backend.asarray(weights)
+        )
+        labels = to_numpy(km.labels_)
+        # a one-to-one map between found and true clusters
+        pairs = set(zip(labels.tolist(), truth.tolist()))
+        assert len(pairs) == k, f"{k} blobs, {len(set(labels))} found, {len(pairs)} pairs"
+        ref = KMeans(k, init="k-means||", max_iter=1, random_state=seed).fit(host, sample_weight=weights)
+        xp_assert_equal(km.labels_, ref.labels_)
