@@ -68,8 +68,13 @@ class Data:
         *,
         combine: Any = _backend.add_stats,
         out_specs: tuple[tuple[tuple[int, ...], Any], ...] = (),
+        parallel: bool = True,
     ) -> tuple[tuple[Any, ...], Any]:
-        """``map_rows`` over (X, weights, *rows) with (offset, *shared)."""
+        """``map_rows`` over (X, weights, *rows) with (offset, *shared).
+
+        ``parallel=False`` keeps host chunks on one thread: for block functions
+        made of many small operations, which would mostly wait for the GIL.
+        """
         return _backend.map_rows(
             self.xp,
             fn,
@@ -78,6 +83,7 @@ class Data:
             chunk=self.chunk,
             combine=combine,
             out_specs=out_specs,
+            threads=None if parallel else 1,
         )
 
     def take(self, indices: Any) -> Any:

@@ -430,6 +430,7 @@ def map_rows(
     chunk: int,
     combine: Any,
     out_specs: tuple[tuple[tuple[int, ...], Any], ...] = (),
+    threads: int | None = None,
 ) -> tuple[tuple[Any, ...], Any]:
     """Apply ``fn`` to row chunks and combine the small results.
 
@@ -445,7 +446,7 @@ def map_rows(
     """
     if is_dask_namespace(xp):
         return _map_rows_dask(xp, fn, rows, shared, chunk, combine, out_specs)
-    return _map_rows_local(xp, fn, rows, shared, chunk, combine)
+    return _map_rows_local(xp, fn, rows, shared, chunk, combine, threads)
 
 
 def host_threads() -> int:

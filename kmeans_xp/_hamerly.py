@@ -169,6 +169,7 @@ class HamerlyStep:
              self.r1, self.coef, cmax, self.piece),
             out_specs=spec,
             combine=_fold,
+            parallel=False,
         )
         if sums.ndim == 3:  # a single block
             sums, counts = _fold_stack(sxp, sums), _fold_stack(sxp, counts)
