@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import Any, Iterator
 
 from . import _backend
 
@@ -96,6 +96,12 @@ class Data:
         return rows
 
 
+def row_slices(n: int, chunk: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive row chunks of at most ``chunk`` rows."""
+    for start in range(0, n, chunk):
+        yield start, min(n, start + chunk)
+
+
 def shifted(Xb: Any, offset: Any) -> Any:
     return Xb if offset is None else Xb - offset
 
@@ -148,13 +154,8 @@ def half_sq_norms(xp: Any, C: Any) -> Any:
     return 0.5 * xp.sum(C * C, axis=1)
 
 
-def block_scores(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
-    """(rows, k) scores 0.5*||c||^2 - x.c: argmin is the nearest center."""
-    return half_csq[None, :] - xp.matmul(Xb, centers_t)
-
-
 def block_assign(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
-    """Nearest center of each row (the argmin of ``block_scores``)."""
+    """Nearest center of each row: argmin of ``0.5*||c||^2 - x.c``."""
     return _backend.nearest_center(xp, Xb, centers_t, half_csq)
 
 

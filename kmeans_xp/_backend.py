@@ -240,6 +240,12 @@ def chunk_rows(
 # --------------------------------------------------------------------------
 # segment sum: per-cluster sums of rows
 # --------------------------------------------------------------------------
+def prefers_static_shapes(xp: Any) -> bool:
+    """JAX compiles each operation for each new shape: there, passes that could
+    work on a data-dependent subset of rows are better run on whole chunks."""
+    return bool(is_jax_namespace(xp))
+
+
 def nonzero_rows(xp: Any, mask: Any) -> tuple[Any, int]:
     """Indices where the 1-D ``mask`` is set, and how many there are.
 

@@ -25,6 +25,9 @@ from ._validation import (
     NotFittedError,
     check_data,
     check_init_array,
+    check_init_n_init,
+    check_int,
+    is_array_init,
     check_random_state,
     check_sample_weight,
     get_namespace,
@@ -32,10 +35,6 @@ from ._validation import (
 
 _INITS = ("k-means++", "k-means||", "random")
 _ALGORITHMS = ("lloyd", "hamerly", "elkan", "auto")
-
-
-def _is_array_init(init: Any) -> bool:
-    return not isinstance(init, str) and not callable(init)
 
 
 @contextmanager
@@ -55,14 +54,6 @@ def _memory_advice(data: Data, k: int, chunk_bytes: int | None) -> Iterator[None
             f"(now {chunk_bytes if chunk_bytes is not None else 'automatic'}), or free "
             "device memory"
         ) from exc
-
-
-def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
 
 
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -154,12 +145,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self, n_samples: int) -> tuple[int, int]:
-        k = _check_int(self.n_clusters, "n_clusters", 1)
+        k = check_int(self.n_clusters, "n_clusters", 1)
         if k > n_samples:
             raise ValueError(
                 f"n_clusters={k} is larger than the number of samples n_samples={n_samples}"
             )
-        _check_int(self.max_iter, "max_iter", 1)
+        check_int(self.max_iter, "max_iter", 1)
         if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not (
             self.tol >= 0
         ):
@@ -168,27 +159,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"unknown algorithm {self.algorithm!r}; expected one of {list(_ALGORITHMS)}"
             )
-        if isinstance(self.init, str):
-            if self.init not in _INITS:
-                raise ValueError(f"unknown init {self.init!r}; expected one of {list(_INITS)} or an array")
-        elif callable(self.init):
-            raise TypeError(
-                f"init must be one of {list(_INITS)} or an array; callables are not supported"
-            )
         if self.chunk_bytes is not None:
-            _check_int(self.chunk_bytes, "chunk_bytes", 1)
-        if self.n_init == "auto":
-            n_init = 10 if isinstance(self.init, str) and self.init == "random" else 1
-        else:
-            n_init = _check_int(self.n_init, "n_init", 1)
-        if _is_array_init(self.init) and n_init != 1:
-            warnings.warn(
-                f"explicit initial centers given: running one initialisation instead of "
-                f"n_init={n_init}",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            n_init = 1
+            check_int(self.chunk_bytes, "chunk_bytes", 1)
+        n_init = check_init_n_init(self.init, self.n_init, _INITS, random_n_init=10)
         return k, n_init
 
     def _make_data(self, xp: Any, X: Any, w: Any, device: Any, offset: Any, k: int) -> Data:
@@ -209,10 +182,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         init = self.init
         # Dask keeps its centers as NumPy arrays: a NumPy init is its own kind
         host_init = (
-            _is_array_init(init) and isinstance(init, np.ndarray) and _backend.is_lazy_array(X)
+            is_array_init(init) and isinstance(init, np.ndarray) and _backend.is_lazy_array(X)
         )
         xp, device = get_namespace(
-            X, sample_weight, init if _is_array_init(init) and not host_init else None
+            X, sample_weight, init if is_array_init(init) and not host_init else None
         )
         if host_init:
             init = xp.asarray(init)
@@ -220,7 +193,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         n, d = int(X.shape[0]), int(X.shape[1])
         k, n_init = self._check_params(n)
         w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
-        if _is_array_init(init):
+        if is_array_init(init):
             init = check_init_array(xp, init, k, d, X.dtype, device)
         rs = check_random_state(self.random_state)
 
@@ -231,7 +204,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         tol = float(sxp.mean(var)) * float(self.tol)
         offset = mean if needs_offset(sxp, mean, var) else None
         data = replace(data, offset=offset)
-        if _is_array_init(init) and sxp is not xp:
+        if is_array_init(init) and sxp is not xp:
             init = sxp.asarray(_backend.to_host(xp, init))
         method = init
         if isinstance(init, str) and init == "k-means++" and _backend.is_lazy(xp):
@@ -267,7 +240,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         report = self._reporter(data) if self.verbose else None
         best = None
         for _ in range(n_init):
-            if _is_array_init(init):
+            if is_array_init(init):
                 centers0 = init if data.offset is None else init - data.offset
             elif method == "random":
                 centers0 = init_random(data, k, rs)
@@ -371,11 +344,11 @@ def kmeans_plusplus(
     xp, device = get_namespace(X, sample_weight)
     X = check_data(xp, X, device)
     n = int(X.shape[0])
-    k = _check_int(n_clusters, "n_clusters", 1)
+    k = check_int(n_clusters, "n_clusters", 1)
     if k > n:
         raise ValueError(f"n_clusters={k} is larger than the number of samples n_samples={n}")
     if n_local_trials is not None:
-        _check_int(n_local_trials, "n_local_trials", 1)
+        check_int(n_local_trials, "n_local_trials", 1)
     w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
     X = _backend.prepare_rows(xp, X)
     chunk = chunk_size_for(xp, X, device, 16, None)

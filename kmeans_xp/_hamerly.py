@@ -24,7 +24,6 @@ from typing import Any
 from . import _backend
 from ._assign import (
     Data,
-    block_scores,
     block_update,
     centers_args,
     expand,

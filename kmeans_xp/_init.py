@@ -8,7 +8,6 @@ to the device, so one seed gives the same initial centers on every backend
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -95,9 +94,12 @@ def _pp_gain_block(
     # With ``keep``, also the new closest distance of every row for every
     # candidate, (rows, t), so the chosen one needs no second pass.
     t = int(C.shape[0])
-    need = xp.take(reach, owner_b) < closest_b
     rows = int(closest_b.shape[0])
-    idx, count = _backend.nonzero_rows(xp, need)
+    if reach is None:  # no pruning (static shapes): every row
+        need, idx, count = None, None, rows
+    else:
+        need = xp.take(reach, owner_b) < closest_b
+        idx, count = _backend.nonzero_rows(xp, need)
     if 2 * count > rows:  # most rows: score them all, contiguously
         d2 = xp.minimum(closest_b[:, None], _sq_dists(xp, shifted(Xb, offset), xsq_b, C))
         gain = closest_b[:, None] - d2
@@ -129,7 +131,10 @@ def _pp_update_block(
     offset: Any, c: Any, reach: Any, new_id: Any,
 ) -> Any:
     # add the chosen center c (1, d): new closest distances and owners
-    need = xp.take(reach, owner_b) < closest_b
+    if reach is None:  # no pruning (static shapes): every row
+        need = xp.ones(closest_b.shape, dtype=xp.bool, device=_backend.device_of(closest_b))
+    else:
+        need = xp.take(reach, owner_b) < closest_b
     idx, count = _backend.nonzero_rows(xp, need)
     if count:
         Xs = xp.take(shifted(Xb, offset), idx, axis=0)
@@ -180,8 +185,11 @@ def kmeans_plusplus(
     w_host = host_weights(data)
     indices = [int(rs.choice(n, p=w_host / w_host.sum()))]
     state = _Potential(data)
-    chosen = take_rows(data, np.asarray(indices))
-    pot = state.add(chosen)
+    first = take_rows(data, np.asarray(indices))
+    pot = state.add(first)
+    chosen = [first]  # rows (1, d); stacked when the pruning bounds need them
+    stacked = first
+    prune = not _backend.prefers_static_shapes(sxp)
     owner = _backend.rows_from_host(xp, np.zeros(n, dtype=np.int64), data.X, data.device, None)
     # keep every row's distance to each candidate when that is small next to X
     keep = n_local_trials * 4 <= data.d
@@ -193,10 +201,10 @@ def kmeans_plusplus(
         cand = _backend.to_host(xp, xp.searchsorted(cum, targets))
         cand = np.clip(cand, 0, n - 1)
         C = take_rows(data, cand)
-        reach = _reach(sxp, chosen, C, eps)
+        reach = _reach(sxp, stacked, C, eps) if prune else None
         kept, (gains,) = data.map(
             _pp_gain_block, (state.closest, owner, state.xsq),
-            (C, sxp.min(reach, axis=1), keep),
+            (C, None if reach is None else sxp.min(reach, axis=1), keep),
             out_specs=(((n_local_trials,), data.dtype),) if keep else (),
         )
         best = int(sxp.argmax(gains))
@@ -207,13 +215,16 @@ def kmeans_plusplus(
         else:
             (closest, owner), (pot,) = data.map(
                 _pp_update_block, (state.closest, owner, state.xsq),
-                (C[best : best + 1, :], reach[:, best], step),
+                (C[best : best + 1, :], None if reach is None else reach[:, best], step),
                 out_specs=(((), data.dtype), ((), sxp.int64)),
             )
         state.closest = _backend.persist(xp, closest)
         owner = _backend.persist(xp, owner)
-        chosen = sxp.concat([chosen, C[best : best + 1, :]])
+        chosen.append(C[best : best + 1, :])
+        if prune:
+            stacked = sxp.concat([stacked, chosen[-1]])
         indices.append(int(cand[best]))
+    chosen = stacked if prune else sxp.concat(chosen)
     idx = np.asarray(indices, dtype=np.int64)
     return chosen, idx
 

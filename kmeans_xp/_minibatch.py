@@ -14,22 +14,31 @@ import math
 import sys
 import time
 import warnings
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from . import _backend
-from ._assign import block_assign, block_update, chunk_size_for, half_sq_norms, needs_offset
+from ._assign import (
+    block_assign,
+    block_update,
+    chunk_size_for,
+    half_sq_norms,
+    needs_offset,
+    row_slices,
+)
 from ._base import BaseEstimator, ClusterMixin, TransformerMixin
 from ._validation import (
     check_data,
     check_init_array,
+    check_init_n_init,
     check_int,
     check_is_fitted,
     check_random_state,
     check_real,
     check_sample_weight,
     get_namespace,
+    is_array_init,
     reject_lazy,
 )
 
@@ -42,18 +51,9 @@ _LAZY_HINT = (
 )
 
 
-def _is_array_init(init: Any) -> bool:
-    return not isinstance(init, str) and not callable(init)
-
-
 # ----------------------------------------------------------------------------
 # passes over the rows of an in-memory array, one chunk at a time
 # ----------------------------------------------------------------------------
-def _slices(n: int, chunk: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, n, chunk):
-        yield start, min(n, start + chunk)
-
-
 def _shift(Xb: Any, offset: Any) -> Any:
     return Xb if offset is None else Xb - offset
 
@@ -70,7 +70,7 @@ def _labels_inertia(
     half_csq = half_sq_norms(xp, centers)
     labels = []
     total = None
-    for a, b in _slices(int(X.shape[0]), chunk):
+    for a, b in row_slices(int(X.shape[0]), chunk):
         Xb = _shift(X[a:b, ...], offset)
         lab = block_assign(xp, Xb, centers_t, half_csq)
         diff = Xb - xp.take(centers, lab, axis=0)
@@ -86,7 +86,7 @@ def _distances(xp: Any, X: Any, offset: Any, centers: Any, chunk: int) -> Any:
     centers_t = xp.permute_dims(centers, (1, 0))
     csq = xp.sum(centers * centers, axis=1)
     out = []
-    for a, b in _slices(int(X.shape[0]), chunk):
+    for a, b in row_slices(int(X.shape[0]), chunk):
         Xb = _shift(X[a:b, ...], offset)
         xsq = xp.sum(Xb * Xb, axis=1)
         d2 = xsq[:, None] + csq[None, :] - 2.0 * xp.matmul(Xb, centers_t)
@@ -109,7 +109,7 @@ def minibatch_step(
     centers_t = xp.permute_dims(centers, (1, 0))
     half_csq = half_sq_norms(xp, centers)
     sums = weights = total = None
-    for a, b in _slices(int(Xb.shape[0]), chunk):
+    for a, b in row_slices(int(Xb.shape[0]), chunk):
         Xc = _shift(Xb[a:b, ...], offset)
         wc = None if wb is None else wb[a:b]
         lab = block_assign(xp, Xc, centers_t, half_csq)
@@ -359,27 +359,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             raise TypeError(f"compute_labels must be a bool, got {self.compute_labels!r}")
         if self.chunk_bytes is not None:
             check_int(self.chunk_bytes, "chunk_bytes", 1)
-        if isinstance(self.init, str):
-            if self.init not in _INITS:
-                raise ValueError(
-                    f"unknown init {self.init!r}; expected one of {list(_INITS)} or an array"
-                )
-        elif callable(self.init):
-            raise TypeError(
-                "init must be 'k-means++', 'random' or an array; callables are not supported"
-            )
-        if isinstance(self.n_init, str) and self.n_init == "auto":
-            n_init = 3 if isinstance(self.init, str) and self.init == "random" else 1
-        else:
-            n_init = check_int(self.n_init, "n_init", 1)
-        if _is_array_init(self.init) and n_init != 1:
-            warnings.warn(
-                f"explicit initial centers given: running one initialisation instead of "
-                f"n_init={n_init}",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            n_init = 1
+        n_init = check_init_n_init(self.init, self.n_init, _INITS, random_n_init=3)
         if self.init_size is None:
             init_size = max(3 * batch, 3 * k)
         else:
@@ -400,7 +380,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         device: Any,
     ) -> Any:
         """Initial centers (shifted frame) from the rows ``Xs`` (shifted frame)."""
-        if _is_array_init(init):
+        if is_array_init(init):
             return init
         m = int(Xs.shape[0])
         if init == "random":
@@ -433,14 +413,14 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "MiniBatchKMeans":
         """Compute the clustering of ``X`` (n_samples, n_features) by mini-batches."""
         init = self.init
-        xp, device = get_namespace(X, sample_weight, init if _is_array_init(init) else None)
+        xp, device = get_namespace(X, sample_weight, init if is_array_init(init) else None)
         reject_lazy(xp, type(self).__name__, _LAZY_HINT)
         X = check_data(xp, X, device)
         n, d = int(X.shape[0]), int(X.shape[1])
         k, n_init, init_size = self._check_params(n)
         batch = min(int(self.batch_size), n)
         w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
-        if _is_array_init(init):
+        if is_array_init(init):
             init = check_init_array(xp, init, k, d, X.dtype, device)
         rs = check_random_state(self.random_state)
 
@@ -448,7 +428,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         var = xp.var(X, axis=0)
         tol = float(xp.mean(var)) * float(self.tol)
         offset = mean if needs_offset(xp, mean, var) else None
-        if _is_array_init(init) and offset is not None:
+        if is_array_init(init) and offset is not None:
             init = init - offset
         chunk = chunk_size_for(xp, X, device, k, self.chunk_bytes)
         start = time.perf_counter()
@@ -528,7 +508,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         first = not hasattr(self, "cluster_centers_")
         init = self.init
         if first:
-            xp, device = get_namespace(X, sample_weight, init if _is_array_init(init) else None)
+            xp, device = get_namespace(X, sample_weight, init if is_array_init(init) else None)
             reject_lazy(xp, type(self).__name__, _LAZY_HINT)
             X = check_data(xp, X, device)
         else:
@@ -546,7 +526,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             rs = check_random_state(self.random_state)
             mean = xp.mean(X, axis=0)
             offset = mean if needs_offset(xp, mean, xp.var(X, axis=0)) else None
-            if _is_array_init(init):
+            if is_array_init(init):
                 init = check_init_array(xp, init, k, d, X.dtype, device)
                 centers = init if offset is None else init - offset
             else:

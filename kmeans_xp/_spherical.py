@@ -12,38 +12,31 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
 from . import _backend
-from ._assign import block_assign, block_update, chunk_size_for
+from ._assign import block_assign, block_update, chunk_size_for, row_slices
 from ._base import BaseEstimator, ClusterMixin, TransformerMixin
 from ._validation import (
     ConvergenceWarning,
     check_data,
     check_init_array,
+    check_init_n_init,
     check_int,
     check_is_fitted,
     check_random_state,
     check_real,
     check_sample_weight,
     get_namespace,
+    is_array_init,
     reject_lazy,
 )
 
 __all__ = ["SphericalKMeans", "normalize_rows"]
 
 _INITS = ("k-means++", "random")
-
-
-def _is_array_init(init: Any) -> bool:
-    return not isinstance(init, str) and not callable(init)
-
-
-def _slices(n: int, chunk: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, n, chunk):
-        yield start, min(n, start + chunk)
 
 
 def normalize_rows(xp: Any, X: Any) -> Any:
@@ -74,7 +67,7 @@ def cosine_pass(
     half = xp.full((k,), 0.5, dtype=centers.dtype, device=_backend.device_of(centers))
     labels = []
     total = sums = weights = None
-    for a, b in _slices(int(Xn.shape[0]), chunk):
+    for a, b in row_slices(int(Xn.shape[0]), chunk):
         Xb = Xn[a:b, ...]
         wb = None if w is None else w[a:b]
         lab = block_assign(xp, Xb, centers_t, half)
@@ -92,7 +85,7 @@ def cosine_pass(
 def _cos_to_assigned(xp: Any, Xn: Any, centers: Any, labels: Any, chunk: int) -> Any:
     out = [
         _block_cos(xp, Xn[a:b, ...], centers, labels[a:b])
-        for a, b in _slices(int(Xn.shape[0]), chunk)
+        for a, b in row_slices(int(Xn.shape[0]), chunk)
     ]
     return out[0] if len(out) == 1 else xp.concat(out)
 
@@ -281,27 +274,7 @@ class SphericalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         check_real(self.tol, "tol", 0.0)
         if self.chunk_bytes is not None:
             check_int(self.chunk_bytes, "chunk_bytes", 1)
-        if isinstance(self.init, str):
-            if self.init not in _INITS:
-                raise ValueError(
-                    f"unknown init {self.init!r}; expected one of {list(_INITS)} or an array"
-                )
-        elif callable(self.init):
-            raise TypeError(
-                "init must be 'k-means++', 'random' or an array; callables are not supported"
-            )
-        if isinstance(self.n_init, str) and self.n_init == "auto":
-            n_init = 10 if isinstance(self.init, str) and self.init == "random" else 1
-        else:
-            n_init = check_int(self.n_init, "n_init", 1)
-        if _is_array_init(self.init) and n_init != 1:
-            warnings.warn(
-                f"explicit initial centers given: running one initialisation instead of "
-                f"n_init={n_init}",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            n_init = 1
+        n_init = check_init_n_init(self.init, self.n_init, _INITS, random_n_init=10)
         return k, n_init
 
     def _initial_centers(
@@ -323,14 +296,14 @@ class SphericalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "SphericalKMeans":
         """Compute the spherical clustering of ``X`` (n_samples, n_features)."""
         init = self.init
-        xp, device = get_namespace(X, sample_weight, init if _is_array_init(init) else None)
+        xp, device = get_namespace(X, sample_weight, init if is_array_init(init) else None)
         reject_lazy(xp, type(self).__name__)
         X = check_data(xp, X, device)
         n, d = int(X.shape[0]), int(X.shape[1])
         k, n_init = self._check_params(n)
         w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
         centers0 = None
-        if _is_array_init(init):
+        if is_array_init(init):
             C = check_init_array(xp, init, k, d, X.dtype, device)
             if not bool(xp.all(xp.sum(C * C, axis=1) > 0)):
                 raise ValueError("init has a row of zeros, which has no direction")
@@ -406,7 +379,7 @@ class SphericalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """Cosine distance ``1 - cos`` of each sample to each center, (n_samples, n_clusters)."""
         xp, Xn, _, chunk = self._prepare(X)
         centers_t = xp.permute_dims(self.cluster_centers_, (1, 0))
-        out = [1.0 - xp.matmul(Xn[a:b, ...], centers_t) for a, b in _slices(int(Xn.shape[0]), chunk)]
+        out = [1.0 - xp.matmul(Xn[a:b, ...], centers_t) for a, b in row_slices(int(Xn.shape[0]), chunk)]
         return out[0] if len(out) == 1 else xp.concat(out)
 
     def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:

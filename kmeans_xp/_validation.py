@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -311,6 +312,39 @@ def check_real(value: Any, name: str, low: float = 0.0, *, strict: bool = False)
         bound = f"> {low}" if strict else f">= {low}"
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
     return v
+
+
+def is_array_init(init: Any) -> bool:
+    """Whether ``init`` is given centers (not a method name or a callable)."""
+    return not isinstance(init, str) and not callable(init)
+
+
+def check_init_n_init(init: Any, n_init: Any, inits: tuple[str, ...], random_n_init: int) -> int:
+    """Check ``init`` against the method names ``inits`` and resolve ``n_init``.
+
+    "auto" is ``random_n_init`` for "random" and 1 otherwise; given centers
+    run once (with a warning when more runs were asked for).
+    """
+    if isinstance(init, str):
+        if init not in inits:
+            raise ValueError(f"unknown init {init!r}; expected one of {list(inits)} or an array")
+    elif callable(init):
+        raise TypeError(
+            f"init must be one of {list(inits)} or an array; callables are not supported"
+        )
+    if isinstance(n_init, str) and n_init == "auto":
+        runs = random_n_init if isinstance(init, str) and init == "random" else 1
+    else:
+        runs = check_int(n_init, "n_init", 1)
+    if is_array_init(init) and runs != 1:
+        warnings.warn(
+            f"explicit initial centers given: running one initialisation instead of "
+            f"n_init={runs}",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        runs = 1
+    return runs
 
 
 def check_is_fitted(estimator: Any, attribute: str = "cluster_centers_") -> None:

@@ -240,8 +240,23 @@ def test_init_array_complex(backend):
 # ----------------------------------------------------- mixed namespaces
 def test_init_from_other_library(backend):
     X = _blobs()
+    if backend.lazy:
+        # Dask keeps its centers as NumPy arrays, so a NumPy init is accepted
+        # (tested below); any other library is foreign
+        xs = pytest.importorskip("array_api_strict")
+        foreign = xs.asarray(X[:3])
+    else:
+        foreign = _foreign(backend, X[:3])
     with pytest.raises(TypeError, match=r"same array library"):
-        KMeans(3, init=_foreign(backend, X[:3])).fit(backend.asarray(X))
+        KMeans(3, init=foreign).fit(backend.asarray(X))
+
+
+@pytest.mark.backends("dask")
+def test_dask_accepts_numpy_init(backend):
+    X = _blobs()
+    km = KMeans(3, init=X[:3]).fit(backend.asarray(X))
+    ref = KMeans(3, init=X[:3]).fit(X)
+    np.testing.assert_array_equal(np.asarray(km.labels_), ref.labels_)
 
 
 def test_sample_weight_from_other_library(backend):
