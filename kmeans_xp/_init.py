@@ -192,7 +192,8 @@ def kmeans_plusplus(
     prune = not _backend.prefers_static_shapes(sxp)
     owner = _backend.rows_from_host(xp, np.zeros(n, dtype=np.int64), data.X, data.device, None)
     # keep every row's distance to each candidate when that is small next to X
-    keep = n_local_trials * 4 <= data.d
+    # (at most 1/8 of X, twice that while the chunks are joined)
+    keep = n_local_trials * 8 <= data.d
     for step in range(1, k):
         u = rs.uniform(size=n_local_trials)
         mass = state.closest if data.weights is None else state.closest * data.weights
