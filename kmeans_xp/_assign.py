@@ -86,15 +86,6 @@ class Data:
             threads=None if parallel else 1,
         )
 
-    def take(self, indices: Any) -> Any:
-        """Rows at ``indices`` (an ``xp`` array) in the shifted frame, in ``sxp``."""
-        rows = self.xp.take(self.X, indices, axis=0)
-        if self.sxp is not self.xp:
-            rows = self.sxp.asarray(_backend.to_host(self.xp, rows))
-        if self.offset is not None:
-            rows = rows - self.offset
-        return rows
-
 
 def row_slices(n: int, chunk: int) -> Iterator[tuple[int, int]]:
     """(start, stop) of consecutive row chunks of at most ``chunk`` rows."""

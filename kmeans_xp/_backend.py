@@ -238,7 +238,7 @@ def chunk_rows(
 
 
 # --------------------------------------------------------------------------
-# segment sum: per-cluster sums of rows
+# subsets of rows and nearest centers
 # --------------------------------------------------------------------------
 def prefers_static_shapes(xp: Any) -> bool:
     """JAX compiles each operation for each new shape: there, passes that could
@@ -295,6 +295,9 @@ def nearest_two(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> tuple[Any, A
     return a, best, second
 
 
+# --------------------------------------------------------------------------
+# segment sum: per-cluster sums of rows
+# --------------------------------------------------------------------------
 def segment_sum(
     xp: Any, values: Any, labels: Any, n_segments: int, weights: Any = None
 ) -> Any:
