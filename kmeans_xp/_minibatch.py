@@ -20,12 +20,17 @@ import numpy as np
 
 from . import _backend
 from ._assign import (
+    Data,
+    assign,
     block_assign,
     block_update,
     chunk_size_for,
     half_sq_norms,
+    inertia_and_sizes,
     needs_offset,
     row_slices,
+    shifted,
+    transform,
 )
 from ._base import BaseEstimator, ClusterMixin, TransformerMixin
 from ._validation import (
@@ -54,44 +59,24 @@ _LAZY_HINT = (
 # ----------------------------------------------------------------------------
 # passes over the rows of an in-memory array, one chunk at a time
 # ----------------------------------------------------------------------------
-def _shift(Xb: Any, offset: Any) -> Any:
-    return Xb if offset is None else Xb - offset
+def _data(xp: Any, X: Any, w: Any, offset: Any, chunk: int) -> Data:
+    return Data(xp=xp, X=X, weights=w, offset=offset, device=_backend.device_of(X), chunk=chunk)
 
 
 def _labels_inertia(
     xp: Any, X: Any, w: Any, offset: Any, centers: Any, chunk: int
-) -> tuple[Any, Any]:
-    """Nearest center of every row and the weighted inertia (a 0-d array).
-
-    ``centers`` are in the shifted frame (``X - offset``). The inertia is
-    summed from the exact differences, not from the expanded form.
-    """
-    centers_t = xp.permute_dims(centers, (1, 0))
-    half_csq = half_sq_norms(xp, centers)
-    labels = []
-    total = None
-    for a, b in row_slices(int(X.shape[0]), chunk):
-        Xb = _shift(X[a:b, ...], offset)
-        lab = block_assign(xp, Xb, centers_t, half_csq)
-        diff = Xb - xp.take(centers, lab, axis=0)
-        d2 = xp.sum(diff * diff, axis=1)
-        part = xp.sum(d2) if w is None else xp.sum(d2 * w[a:b])
-        total = part if total is None else total + part
-        labels.append(lab)
-    return (labels[0] if len(labels) == 1 else xp.concat(labels)), total
+) -> tuple[Any, float]:
+    """Nearest center of every row and the weighted inertia (the shared passes
+    of ``_assign``; ``centers`` are in the shifted frame, ``X - offset``)."""
+    data = _data(xp, X, w, offset, chunk)
+    labels = assign(data, centers)
+    value, _ = inertia_and_sizes(data, centers, labels)
+    return labels, value
 
 
 def _distances(xp: Any, X: Any, offset: Any, centers: Any, chunk: int) -> Any:
     """Euclidean distances (n, k) from every row to every center."""
-    centers_t = xp.permute_dims(centers, (1, 0))
-    csq = xp.sum(centers * centers, axis=1)
-    out = []
-    for a, b in row_slices(int(X.shape[0]), chunk):
-        Xb = _shift(X[a:b, ...], offset)
-        xsq = xp.sum(Xb * Xb, axis=1)
-        d2 = xsq[:, None] + csq[None, :] - 2.0 * xp.matmul(Xb, centers_t)
-        out.append(xp.sqrt(xp.maximum(d2, 0.0)))
-    return out[0] if len(out) == 1 else xp.concat(out)
+    return transform(_data(xp, X, None, offset, chunk), centers)
 
 
 def minibatch_step(
@@ -110,7 +95,7 @@ def minibatch_step(
     half_csq = half_sq_norms(xp, centers)
     sums = weights = total = None
     for a, b in row_slices(int(Xb.shape[0]), chunk):
-        Xc = _shift(Xb[a:b, ...], offset)
+        Xc = shifted(Xb[a:b, ...], offset)
         wc = None if wb is None else wb[a:b]
         lab = block_assign(xp, Xc, centers_t, half_csq)
         diff = Xc - xp.take(centers, lab, axis=0)
@@ -159,7 +144,7 @@ def reassign_small(
     picks = rs.choice(b, size=m, replace=False)
     source = np.zeros(counts_h.shape[0], dtype=np.int64)
     source[low] = picks
-    rows = _shift(xp.take(Xb, _backend.from_host(xp, source, device), axis=0), offset)
+    rows = shifted(xp.take(Xb, _backend.from_host(xp, source, device), axis=0), offset)
     mask = _backend.from_host(xp, low, device)
     centers = xp.where(mask[:, None], rows, centers)
     counts_h[low] = counts_h[~low].min()
@@ -438,7 +423,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         best = None
         for i in range(n_init):
             init_X, init_w = self._rows(xp, X, w, rs.randint(0, n, init_size), device)
-            init_X = _shift(init_X, offset)
+            init_X = shifted(init_X, offset)
             centers = self._init_centers(xp, init_X, init_w, init, k, rs, device)
             _, value = _labels_inertia(xp, valid_X, valid_w, offset, centers, chunk)
             value = float(value)
@@ -486,12 +471,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_steps_ = step + 1
         self.n_iter_ = int(math.ceil(self.n_steps_ * batch / n))
         self.n_features_in_ = d
-        if self.compute_labels:
-            labels, value = _labels_inertia(xp, X, w, offset, centers, chunk)
-            self.labels_ = labels
-            self.inertia_ = float(value)
-        else:
-            self.__dict__.pop("labels_", None)
+        if not self._store_labels(xp, X, w, offset, centers, chunk):
             self.inertia_ = (last if stop.ewa is None else stop.ewa) * n
         return self
 
@@ -534,7 +514,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                     Xs, ws = self._rows(xp, X, w, rs.randint(0, n, init_size), device)
                 else:
                     Xs, ws = X, w
-                centers = self._init_centers(xp, _shift(Xs, offset), ws, init, k, rs, device)
+                centers = self._init_centers(xp, shifted(Xs, offset), ws, init, k, rs, device)
             counts = xp.zeros((k,), dtype=X.dtype, device=device)
             self._n_since_reassign = 0
             self._offset = offset
@@ -561,13 +541,19 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"partial_fit step {self.n_steps_}: batch inertia {float(value) / n:.6g}",
                 file=sys.stderr,
             )
-        if self.compute_labels:
-            labels, value = _labels_inertia(xp, X, w, offset, centers, chunk)
-            self.labels_ = labels
-            self.inertia_ = float(value)
-        else:
-            self.__dict__.pop("labels_", None)
+        self._store_labels(xp, X, w, offset, centers, chunk)
         return self
+
+    def _store_labels(
+        self, xp: Any, X: Any, w: Any, offset: Any, centers: Any, chunk: int
+    ) -> bool:
+        """With ``compute_labels``, set ``labels_`` and ``inertia_`` for ``X``
+        (True); otherwise drop stale labels (False)."""
+        if not self.compute_labels:
+            self.__dict__.pop("labels_", None)
+            return False
+        self.labels_, self.inertia_ = _labels_inertia(xp, X, w, offset, centers, chunk)
+        return True
 
     # ------------------------------------------------------------- after fit
     def _prepare(self, X: Any, sample_weight: Any = None) -> tuple[Any, Any, Any, Any, int]:
