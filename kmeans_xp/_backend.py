@@ -158,6 +158,59 @@ def from_host(xp: Any, a: np.ndarray, device: Any, dtype: Any = None) -> Any:
     return out
 
 
+def array_for(library: str, a: np.ndarray, device: str | None) -> tuple[Any, str]:
+    """Host data as an array of the library named ``library`` ("numpy", "torch",
+    "cupy", "jax", "dask") on ``device`` (its default when None), after a probe
+    that the device works. Returns (array, description of the device).
+
+    ImportError when the library is missing; RuntimeError naming the library and
+    device when the device does not work.
+    """
+    if library == "numpy":
+        if device not in (None, "cpu"):
+            raise RuntimeError(f"backend 'numpy' runs on the cpu only, not on device {device!r}")
+        return a, "cpu"
+    if library == "torch":
+        import torch
+
+        name = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            dev = torch.device(name)
+            out = torch.asarray(a, device=dev)
+            out.sum().item()
+        except Exception as exc:
+            raise RuntimeError(f"backend 'torch' has no usable device {name!r}: {exc}") from None
+        return out, str(dev)
+    if library == "cupy":
+        import cupy
+
+        try:
+            dev_id = int(device.split(":")[-1]) if device and device != "cuda" else 0
+            with cupy.cuda.Device(dev_id):
+                out = cupy.asarray(a)
+                out.sum().item()
+        except Exception as exc:
+            raise RuntimeError(f"backend 'cupy' has no usable GPU: {exc}") from None
+        return out, f"cuda:{dev_id}"
+    if library == "jax":
+        import jax
+
+        if a.dtype == np.float64:
+            jax.config.update("jax_enable_x64", True)  # keep float64 data float64
+        try:
+            dev = jax.devices(device)[0] if device else jax.devices()[0]
+            out = jax.device_put(a, dev)
+        except Exception as exc:
+            raise RuntimeError(f"backend 'jax' has no usable device {device!r}: {exc}") from None
+        return out, str(dev)
+    if library == "dask":
+        import dask.array as da
+
+        rows = max(1, -(-a.shape[0] // 8))
+        return da.from_array(a, chunks=(rows, a.shape[1])), "cpu (dask, local scheduler)"
+    raise ValueError(f"unknown array library {library!r}")
+
+
 def rows_from_host(xp: Any, a: np.ndarray, like: Any, device: Any, dtype: Any) -> Any:
     """A host array with one entry per row of ``like``, chunked like it (Dask)."""
     if is_dask_namespace(xp):

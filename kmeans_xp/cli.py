@@ -24,6 +24,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import _backend
+
 ESTIMATORS = ("kmeans", "minibatch", "spherical")
 BACKENDS = ("numpy", "torch", "cupy", "jax", "dask")
 MAX_PLOT_POINTS = 50_000
@@ -110,67 +112,22 @@ def _not_installed(name: str, extra: str) -> CLIError:
 
 def to_backend(X: np.ndarray, backend: str, device: str | None) -> tuple[Any, str]:
     """Move host data to ``backend``; returns (array, description of the device)."""
-    if backend == "numpy":
-        if device not in (None, "cpu"):
-            raise CLIError(f"backend 'numpy' runs on the cpu only, not on device {device!r}")
-        return X, "cpu"
-    if backend == "torch":
-        try:
-            import torch
-        except ImportError:
-            raise _not_installed("torch", "torch") from None
-        name = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            dev = torch.device(name)
-            out = torch.asarray(X, device=dev)
-            out.sum().item()
-        except Exception as exc:
-            raise CLIError(f"backend 'torch' has no usable device {name!r}: {exc}") from None
-        return out, str(dev)
-    if backend == "cupy":
-        try:
-            import cupy
-        except ImportError:
-            raise _not_installed("cupy", "cupy") from None
-        try:
-            dev_id = int(device.split(":")[-1]) if device and device != "cuda" else 0
-            with cupy.cuda.Device(dev_id):
-                out = cupy.asarray(X)
-                out.sum().item()
-        except Exception as exc:
-            raise CLIError(f"backend 'cupy' has no usable GPU: {exc}") from None
-        return out, f"cuda:{dev_id}"
-    if backend == "jax":
-        try:
-            import jax
-        except ImportError:
-            raise _not_installed("jax", "jax") from None
-        if X.dtype == np.float64:
-            jax.config.update("jax_enable_x64", True)  # keep float64 data float64
-        try:
-            dev = jax.devices(device)[0] if device else jax.devices()[0]
-            out = jax.device_put(X, dev)
-        except Exception as exc:
-            raise CLIError(f"backend 'jax' has no usable device {device!r}: {exc}") from None
-        return out, str(dev)
-    if backend == "dask":
-        try:
-            import dask.array as da
-        except ImportError:
-            raise _not_installed("dask", "dask") from None
-        rows = max(1, -(-X.shape[0] // 8))
-        return da.from_array(X, chunks=(rows, X.shape[1])), "cpu (dask, local scheduler)"
-    raise CLIError(f"unknown backend {backend!r}; expected one of {list(BACKENDS)}")
+    if backend not in BACKENDS:
+        raise CLIError(f"unknown backend {backend!r}; expected one of {list(BACKENDS)}")
+    try:
+        return _backend.array_for(backend, X, device)
+    except ImportError:
+        raise _not_installed(backend, backend) from None
+    except RuntimeError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def to_host(x: Any) -> np.ndarray:
     from array_api_compat import array_namespace
 
-    from ._backend import to_host as _to_host
-
     if isinstance(x, np.ndarray):
         return x
-    return np.asarray(_to_host(array_namespace(x), x))
+    return np.asarray(_backend.to_host(array_namespace(x), x))
 
 
 # ----------------------------------------------------------------------------
