@@ -69,11 +69,13 @@ class Data:
         combine: Any = _backend.add_stats,
         out_specs: tuple[tuple[tuple[int, ...], Any], ...] = (),
         parallel: bool = True,
-    ) -> tuple[tuple[Any, ...], Any]:
+        join: bool = True,
+    ) -> tuple[Any, Any]:
         """``map_rows`` over (X, weights, *rows) with (offset, *shared).
 
         ``parallel=False`` keeps host chunks on one thread: for block functions
         made of many small operations, which would mostly wait for the GIL.
+        ``join=False`` (in memory only): the list of each chunk's outputs.
         """
         return _backend.map_rows(
             self.xp,
@@ -84,6 +86,7 @@ class Data:
             combine=combine,
             out_specs=out_specs,
             threads=None if parallel else 1,
+            join=join,
         )
 
 

@@ -328,6 +328,22 @@ def nearest_center(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
     return xp.argmin(half_csq[None, :] - xp.matmul(Xb, centers_t), axis=1)
 
 
+def products_by_column(xp: Any, Xb: Any, Ct: Any) -> Any:
+    """``(Xb @ Ct)`` transposed, (m, rows), stored row by row: passes that
+    follow then run along the long axis. The product itself is taken as
+    (rows, m), the shape BLAS is fastest on for a few columns."""
+    P = xp.matmul(Xb, Ct)
+    if is_numpy_namespace(xp):
+        return np.ascontiguousarray(P.T)
+    if is_cupy_namespace(xp):
+        import cupy
+
+        return cupy.ascontiguousarray(P.T)
+    if is_torch_namespace(xp):
+        return P.T.contiguous()
+    return xp.permute_dims(P, (1, 0))
+
+
 def nearest_two(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> tuple[Any, Any, Any]:
     """Per row: index of the smallest score (as ``nearest_center``), the
     smallest score and the second smallest (k >= 2)."""
@@ -493,7 +509,8 @@ def map_rows(
     combine: Any,
     out_specs: tuple[tuple[tuple[int, ...], Any], ...] = (),
     threads: int | None = None,
-) -> tuple[tuple[Any, ...], Any]:
+    join: bool = True,
+) -> tuple[Any, Any]:
     """Apply ``fn`` to row chunks and combine the small results.
 
     ``fn(bxp, *row_blocks, *shared) -> (row_outputs, stats)`` sees one chunk of
@@ -505,10 +522,15 @@ def map_rows(
     each row block runs as one task on a worker (in NumPy, ``chunk`` rows at a
     time); row outputs come back as persisted Dask arrays (``out_specs`` gives
     each one's trailing shape and dtype) and statistics as NumPy arrays.
+
+    ``join=False`` (in memory only) returns the list of each chunk's outputs
+    as they are, not concatenated: they need not be row-aligned then.
     """
     if is_dask_namespace(xp):
+        if not join:
+            raise NotImplementedError("join=False needs in-memory arrays")
         return _map_rows_dask(xp, fn, rows, shared, chunk, combine, out_specs)
-    return _map_rows_local(xp, fn, rows, shared, chunk, combine, threads)
+    return _map_rows_local(xp, fn, rows, shared, chunk, combine, threads, join)
 
 
 def host_threads() -> int:
@@ -554,7 +576,8 @@ def _map_rows_local(
     chunk: int,
     combine: Any,
     threads: int | None = None,
-) -> tuple[tuple[Any, ...], Any]:
+    join: bool = True,
+) -> tuple[Any, Any]:
     n = int(rows[0].shape[0])
     starts = range(0, n, chunk)
 
@@ -577,6 +600,8 @@ def _map_rows_local(
     for out, stats in results:
         outs.append(out)
         acc = stats if acc is None else combine(xp, acc, stats)
+    if not join:
+        return outs, acc
     if len(outs) == 1:
         return outs[0], acc
     joined = tuple(

@@ -84,46 +84,78 @@ class _Potential:
         return pots[0]
 
 
+def _gain(xp: Any, Xs: Any, a: Any, C2t: Any, csq: Any) -> Any:
+    # (t, rows) potential drop of each row for each candidate:
+    # max(closest - ||x - c||^2, 0) = max(closest - ||x||^2 + 2 x.c - ||c||^2, 0),
+    # with a = closest - ||x||^2 and C2t = 2 C^T: one product and three passes
+    # along the rows
+    G = _backend.products_by_column(xp, Xs, C2t)
+    return xp.maximum(G + a[None, :] - csq[:, None], 0.0)
+
+
 def _pp_gain_block(
     xp: Any, Xb: Any, wb: Any, closest_b: Any, owner_b: Any, xsq_b: Any,
-    offset: Any, C: Any, reach: Any, keep: Any,
+    offset: Any, C2t: Any, csq: Any, reach: Any, keep: Any,
 ) -> Any:
     # How much each candidate would lower the potential. A sample can only get
     # closer to a candidate within twice its current distance of the center
     # that owns it (triangle inequality); the others are not scored at all.
-    # With ``keep``, also the new closest distance of every row for every
-    # candidate, (rows, t), so the chosen one needs no second pass.
-    t = int(C.shape[0])
+    # ``keep`` says what else comes back so the chosen candidate needs no
+    # second pass: "rows", the new closest distance of every row for every
+    # candidate (rows, t), row-aligned (Dask); "compact", the (need, gain)
+    # pair as computed, gain (t, scored rows) (in-memory chunks, not
+    # concatenated); "" nothing.
+    t = int(csq.shape[0])
     rows = int(closest_b.shape[0])
     if reach is None:  # no pruning (static shapes): every row
         need, idx, count = None, None, rows
     else:
         need = xp.take(reach, owner_b) < closest_b
         idx, count = _backend.nonzero_rows(xp, need)
-    if 2 * count > rows:  # most rows: score them all, contiguously
-        d2 = xp.minimum(closest_b[:, None], _sq_dists(xp, shifted(Xb, offset), xsq_b, C))
-        gain = closest_b[:, None] - d2
-        w = wb
+    if 3 * count > rows:  # many rows: a gather would cost more than scoring all
+        gain = _gain(xp, shifted(Xb, offset), closest_b - xsq_b, C2t, csq)
+        w, need = wb, None
     elif count:
         Xs = xp.take(shifted(Xb, offset), idx, axis=0)
-        cl = xp.take(closest_b, idx)
-        d2s = xp.minimum(cl[:, None], _sq_dists(xp, Xs, xp.take(xsq_b, idx), C))
-        gain = cl[:, None] - d2s
+        gain = _gain(xp, Xs, xp.take(closest_b - xsq_b, idx), C2t, csq)
         valid = xp.arange(int(idx.shape[0]), device=_backend.device_of(idx)) < count
         w = xp.astype(valid, gain.dtype)
         if wb is not None:
             w = w * xp.take(wb, idx)
-        d2 = expand(xp, need, d2s, closest_b[:, None]) if bool(keep) else None
     else:
         gain = w = None
-        d2 = closest_b[:, None] * xp.ones((1, t), dtype=closest_b.dtype) if bool(keep) else None
     if gain is None:
         gains = xp.zeros((t,), dtype=closest_b.dtype, device=_backend.device_of(closest_b))
     elif w is None:
-        gains = xp.sum(gain, axis=0)
+        gains = xp.sum(gain, axis=1)
     else:
-        gains = xp.matmul(w[None, :], gain)[0, :]
-    return ((d2,) if bool(keep) else ()), (gains,)
+        gains = xp.matmul(gain, w[:, None])[:, 0]
+    if keep == "compact":
+        return (rows, need, gain), (gains,)
+    if keep == "rows":
+        if gain is None:
+            new = closest_b[:, None] * xp.ones((1, t), dtype=closest_b.dtype)
+        else:
+            gain = xp.permute_dims(gain, (1, 0))
+            if need is not None:
+                gain = expand(xp, need, gain, xp.zeros_like(gain[:1, :]))
+            new = closest_b[:, None] - gain
+        return (new,), (gains,)
+    return (), (gains,)
+
+
+def _chosen_gain(xp: Any, parts: list[Any], best: int, like: Any) -> Any:
+    """(n,) potential drop of every row for candidate ``best``, from the
+    "compact" outputs of ``_pp_gain_block``, chunk by chunk."""
+    cols = []
+    for rows, need, gain in parts:
+        if gain is None:
+            cols.append(xp.zeros((rows,), dtype=like.dtype, device=_backend.device_of(like)))
+        elif need is None:
+            cols.append(gain[best, :])
+        else:
+            cols.append(expand(xp, need, gain[best, :], xp.zeros_like(gain[best, :1])))
+    return cols[0] if len(cols) == 1 else xp.concat(cols)
 
 
 def _pp_update_block(
@@ -160,6 +192,54 @@ def _reach(sxp: Any, centers: Any, C: Any, eps: float) -> Any:
     return 0.25 * (d2 * (1.0 - 64.0 * eps) - 64.0 * eps * scale)
 
 
+_DRAW_BLOCK = 4096
+
+
+def _keep_mode(xp: Any, pad: int, d: int) -> str:
+    """Whether a step keeps every scored row's gains, so that the chosen
+    candidate needs no second pass: when they are small next to X. In memory
+    chunk by chunk, "compact" (at most 1/4 of X); on Dask as a row-aligned
+    array, "rows" (at most 1/8 of X); else "" (a second pass)."""
+    if not _backend.is_lazy(xp):
+        return "compact" if pad * 4 <= d else ""
+    return "rows" if pad * 8 <= d else ""
+
+
+def _draw(xp: Any, mass: Any, u: np.ndarray, pot: Any, device: Any) -> np.ndarray:
+    """Host indices drawn with probability proportional to ``mass``: the
+    first index whose running sum reaches ``u * total``, as scikit-learn.
+
+    In memory, without a running sum over all n: the sums of blocks of
+    ``_DRAW_BLOCK`` rows pick the block, and only that block is summed
+    cumulatively (on the host, in float64). Lazy arrays use one running sum
+    and the tracked potential ``pot``.
+    """
+    n = int(mass.shape[0])
+    if _backend.is_lazy(xp):
+        cum = xp.cumulative_sum(mass)
+        targets = _backend.from_host(xp, u * float(pot), device, cum.dtype)
+        return np.clip(_backend.to_host(xp, xp.searchsorted(cum, targets)), 0, n - 1)
+    B = _DRAW_BLOCK
+    m = (n // B) * B
+    parts = []
+    if m:
+        parts.append(xp.sum(xp.reshape(mass[:m], (m // B, B)), axis=1))
+    if m < n:
+        parts.append(xp.sum(mass[m:])[None])
+    sums = _backend.to_host(xp, parts[0] if len(parts) == 1 else xp.concat(parts))
+    ends = np.cumsum(sums.astype(np.float64))
+    out = np.empty(len(u), dtype=np.int64)
+    for j, target in enumerate(u * ends[-1]):
+        b = min(int(np.searchsorted(ends, target)), len(ends) - 1)
+        start = b * B
+        block = _backend.to_host(xp, mass[start : min(n, start + B)]).astype(np.float64)
+        local = int(np.searchsorted(np.cumsum(block), target - (ends[b - 1] if b else 0.0)))
+        if local >= block.shape[0]:  # rounding past the block's end: its last
+            local = int(np.flatnonzero(block > 0)[-1])  # sample with mass
+        out[j] = start + local
+    return out
+
+
 def kmeans_plusplus(
     data: Data,
     k: int,
@@ -179,8 +259,11 @@ def kmeans_plusplus(
     n = data.n
     if n_local_trials is None:
         n_local_trials = 2 + int(math.log(k))
-    # a step's temporaries are a few (rows, n_local_trials) arrays
-    data = data.with_columns(4 * n_local_trials)
+    # BLAS kernels work on multiples of 8 columns: the candidates are padded
+    # (repeating the last; their gains are ignored)
+    pad = -(-n_local_trials // 8) * 8
+    # a step's temporaries are a few (rows, pad) arrays
+    data = data.with_columns(4 * pad)
     eps = float(sxp.finfo(data.dtype).eps)
     w_host = host_weights(data)
     indices = [int(rs.choice(n, p=w_host / w_host.sum()))]
@@ -191,26 +274,33 @@ def kmeans_plusplus(
     stacked = first
     prune = not _backend.prefers_static_shapes(sxp)
     owner = _backend.rows_from_host(xp, np.zeros(n, dtype=np.int64), data.X, data.device, None)
-    # keep every row's distance to each candidate when that is small next to X
-    # (at most 1/8 of X, twice that while the chunks are joined)
-    keep = n_local_trials * 8 <= data.d
+    keep = _keep_mode(xp, pad, data.d)
     for step in range(1, k):
         u = rs.uniform(size=n_local_trials)
         mass = state.closest if data.weights is None else state.closest * data.weights
-        cum = xp.cumulative_sum(mass)
-        targets = _backend.from_host(xp, u * float(pot), data.device, cum.dtype)
-        cand = _backend.to_host(xp, xp.searchsorted(cum, targets))
-        cand = np.clip(cand, 0, n - 1)
+        cand = _draw(xp, mass, u, pot, data.device)
         C = take_rows(data, cand)
         reach = _reach(sxp, stacked, C, eps) if prune else None
+        Cp = C if pad == n_local_trials else sxp.concat(
+            [C, C[-1:, :] * sxp.ones((pad - n_local_trials, 1), dtype=C.dtype)]
+        )
+        C2t = 2.0 * sxp.permute_dims(Cp, (1, 0))
+        csq = sxp.sum(Cp * Cp, axis=1)
         kept, (gains,) = data.map(
             _pp_gain_block, (state.closest, owner, state.xsq),
-            (C, None if reach is None else sxp.min(reach, axis=1), keep),
-            out_specs=(((n_local_trials,), data.dtype),) if keep else (),
+            (C2t, csq, None if reach is None else sxp.min(reach, axis=1), keep),
+            out_specs=(((pad,), data.dtype),) if keep == "rows" else (),
+            join=keep != "compact",
+            parallel=False,
         )
-        best = int(sxp.argmax(gains))
-        if keep:
-            closest = kept[0][:, best]
+        best = int(sxp.argmax(gains[:n_local_trials]))
+        if keep == "compact":
+            drop = _chosen_gain(xp, kept, best, state.closest)
+            closest = xp.maximum(state.closest - drop, 0.0)
+            owner = xp.where(drop > 0, step, owner)
+            pot = pot - gains[best]
+        elif keep == "rows":
+            closest = xp.maximum(kept[0][:, best], 0.0)
             owner = xp.where(closest < state.closest, step, owner)
             pot = pot - gains[best]
         else:

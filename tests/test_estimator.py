@@ -319,6 +319,35 @@ def test_kmeans_plusplus_same_indices_as_sklearn(backend, weighted):
         xp_assert_equal(centers, sk_centers, like=Xb, dtype=Xb.dtype)
 
 
+@pytest.mark.parametrize("keep", ["default", ""], ids=["gains-kept", "second-pass"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_kmeans_plusplus_wide_data_same_indices_as_sklearn(backend, weighted, keep, monkeypatch):
+    # 64 features: a step keeps every scored row's gains (chunk by chunk in
+    # memory, as a row-aligned array on Dask) unless told to make a second
+    # pass; and n spans three sampling blocks, so a draw picks the block
+    # first. Both must choose the samples scikit-learn chooses.
+    need_float64(backend)
+    from kmeans_xp import _init
+
+    if keep == "":
+        monkeypatch.setattr(_init, "_keep_mode", lambda xp, pad, d: "")
+    rs = np.random.RandomState(0)
+    n, d, k = 2 * _init._DRAW_BLOCK + 301, 64, 12
+    centers = rs.normal(scale=3.0, size=(k, d))
+    X = centers[rs.randint(0, k, n)] + rs.normal(size=(n, d))
+    w = rs.uniform(0.0, 2.0, n) if weighted else None
+    if weighted:
+        w[rs.rand(n) < 0.2] = 0.0
+    Xb = backend.asarray(X)
+    _, idx = kmeans_plusplus(
+        Xb, k, sample_weight=None if w is None else backend.asarray(w), random_state=7
+    )
+    _, sk_idx = sk_kmeans_plusplus(X, k, sample_weight=w, random_state=7)
+    xp_assert_equal(idx, sk_idx, like=Xb)
+    if weighted:
+        assert np.all(w[sk_idx] > 0)
+
+
 def test_kmeans_plusplus_ignores_zero_weight_samples(backend):
     X, _ = cube_blobs(400)
     w = np.ones(len(X))
