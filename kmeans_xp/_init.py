@@ -291,7 +291,6 @@ def kmeans_plusplus(
             (C2t, csq, None if reach is None else sxp.min(reach, axis=1), keep),
             out_specs=(((pad,), data.dtype),) if keep == "rows" else (),
             join=keep != "compact",
-            parallel=False,
         )
         best = int(sxp.argmax(gains[:n_local_trials]))
         if keep == "compact":
