@@ -88,8 +88,8 @@ def _gain(xp: Any, Xs: Any, a: Any, C2t: Any, csq: Any) -> Any:
     # (t, rows) potential drop of each row for each candidate:
     # max(closest - ||x - c||^2, 0) = max(closest - ||x||^2 + 2 x.c - ||c||^2, 0),
     # with a = closest - ||x||^2 and C2t = 2 C^T: one product and three passes
-    # along the rows
-    G = _backend.products_by_column(xp, Xs, C2t)
+    # along the rows. C2t may have extra (padding) columns past t = len(csq).
+    G = _backend.products_by_column(xp, Xs, C2t)[: int(csq.shape[0]), :]
     return xp.maximum(G + a[None, :] - csq[:, None], 0.0)
 
 
@@ -260,7 +260,7 @@ def kmeans_plusplus(
     if n_local_trials is None:
         n_local_trials = 2 + int(math.log(k))
     # BLAS kernels work on multiples of 8 columns: the candidates are padded
-    # (repeating the last; their gains are ignored)
+    # for the product (repeating the last), and the padding dropped after it
     pad = -(-n_local_trials // 8) * 8
     # a step's temporaries are a few (rows, pad) arrays
     data = data.with_columns(4 * pad)
@@ -285,14 +285,14 @@ def kmeans_plusplus(
             [C, C[-1:, :] * sxp.ones((pad - n_local_trials, 1), dtype=C.dtype)]
         )
         C2t = 2.0 * sxp.permute_dims(Cp, (1, 0))
-        csq = sxp.sum(Cp * Cp, axis=1)
+        csq = sxp.sum(C * C, axis=1)
         kept, (gains,) = data.map(
             _pp_gain_block, (state.closest, owner, state.xsq),
             (C2t, csq, None if reach is None else sxp.min(reach, axis=1), keep),
-            out_specs=(((pad,), data.dtype),) if keep == "rows" else (),
+            out_specs=(((n_local_trials,), data.dtype),) if keep == "rows" else (),
             join=keep != "compact",
         )
-        best = int(sxp.argmax(gains[:n_local_trials]))
+        best = int(sxp.argmax(gains))
         if keep == "compact":
             drop = _chosen_gain(xp, kept, best, state.closest)
             closest = xp.maximum(state.closest - drop, 0.0)
