@@ -281,9 +281,7 @@ def kmeans_plusplus(
         cand = _draw(xp, mass, u, pot, data.device)
         C = take_rows(data, cand)
         reach = _reach(sxp, stacked, C, eps) if prune else None
-        Cp = C if pad == n_local_trials else sxp.concat(
-            [C, C[-1:, :] * sxp.ones((pad - n_local_trials, 1), dtype=C.dtype)]
-        )
+        Cp = C if pad == n_local_trials else sxp.concat([C] + [C[-1:, :]] * (pad - n_local_trials))
         C2t = 2.0 * sxp.permute_dims(Cp, (1, 0))
         csq = sxp.sum(C * C, axis=1)
         kept, (gains,) = data.map(
