@@ -155,7 +155,9 @@ def _chosen_gain(xp: Any, parts: list[Any], best: int, like: Any) -> Any:
             cols.append(gain[best, :])
         else:
             cols.append(expand(xp, need, gain[best, :], xp.zeros_like(gain[best, :1])))
-    return cols[0] if len(cols) == 1 else xp.concat(cols)
+    if len(cols) == 1:  # a copy, not a view that keeps every candidate's gains
+        return xp.asarray(cols[0], copy=True)
+    return xp.concat(cols)
 
 
 def _pp_update_block(
@@ -293,6 +295,7 @@ def kmeans_plusplus(
         best = int(sxp.argmax(gains))
         if keep == "compact":
             drop = _chosen_gain(xp, kept, best, state.closest)
+            kept = None  # free the other candidates' gains before the update
             closest = xp.maximum(state.closest - drop, 0.0)
             owner = xp.where(drop > 0, step, owner)
             pot = pot - gains[best]
