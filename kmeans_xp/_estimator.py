@@ -27,6 +27,7 @@ from ._validation import (
     check_init_array,
     check_init_n_init,
     check_int,
+    check_n_clusters,
     is_array_init,
     check_random_state,
     check_sample_weight,
@@ -145,11 +146,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self, n_samples: int) -> tuple[int, int]:
-        k = check_int(self.n_clusters, "n_clusters", 1)
-        if k > n_samples:
-            raise ValueError(
-                f"n_clusters={k} is larger than the number of samples n_samples={n_samples}"
-            )
+        k = check_n_clusters(self.n_clusters, n_samples)
         check_int(self.max_iter, "max_iter", 1)
         if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not (
             self.tol >= 0
@@ -344,9 +341,7 @@ def kmeans_plusplus(
     xp, device = get_namespace(X, sample_weight)
     X = check_data(xp, X, device)
     n = int(X.shape[0])
-    k = check_int(n_clusters, "n_clusters", 1)
-    if k > n:
-        raise ValueError(f"n_clusters={k} is larger than the number of samples n_samples={n}")
+    k = check_n_clusters(n_clusters, n)
     if n_local_trials is not None:
         check_int(n_local_trials, "n_local_trials", 1)
     w = check_sample_weight(xp, sample_weight, n, X.dtype, device)

@@ -38,6 +38,7 @@ from ._validation import (
     check_init_array,
     check_init_n_init,
     check_int,
+    check_n_clusters,
     check_is_fitted,
     check_random_state,
     check_real,
@@ -328,12 +329,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         ``n_samples`` None (a later ``partial_fit`` call) skips the checks
         against the number of rows.
         """
-        k = check_int(self.n_clusters, "n_clusters", 1)
-        if n_samples is not None and k > n_samples:
-            raise ValueError(
-                f"n_clusters={k} is larger than the number of samples in {where} "
-                f"(n_samples={n_samples})"
-            )
+        k = check_n_clusters(self.n_clusters, n_samples, where)
         check_int(self.max_iter, "max_iter", 1)
         batch = check_int(self.batch_size, "batch_size", 1)
         check_real(self.tol, "tol", 0.0)

@@ -25,6 +25,7 @@ from ._validation import (
     check_init_array,
     check_init_n_init,
     check_int,
+    check_n_clusters,
     check_is_fitted,
     check_random_state,
     check_real,
@@ -265,11 +266,7 @@ class SphericalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.chunk_bytes = chunk_bytes
 
     def _check_params(self, n_samples: int) -> tuple[int, int]:
-        k = check_int(self.n_clusters, "n_clusters", 1)
-        if k > n_samples:
-            raise ValueError(
-                f"n_clusters={k} is larger than the number of samples n_samples={n_samples}"
-            )
+        k = check_n_clusters(self.n_clusters, n_samples)
         check_int(self.max_iter, "max_iter", 1)
         check_real(self.tol, "tol", 0.0)
         if self.chunk_bytes is not None:

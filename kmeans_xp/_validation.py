@@ -319,6 +319,16 @@ def is_array_init(init: Any) -> bool:
     return not isinstance(init, str) and not callable(init)
 
 
+def check_n_clusters(n_clusters: Any, n_samples: int | None, where: str | None = None) -> int:
+    """``n_clusters`` as an int >= 1 and at most ``n_samples`` (not checked when
+    None); ``where`` names the rows counted, when they are not all of X."""
+    k = check_int(n_clusters, "n_clusters", 1)
+    if n_samples is not None and k > n_samples:
+        rows = f"n_samples={n_samples}" if where is None else f"in {where} (n_samples={n_samples})"
+        raise ValueError(f"n_clusters={k} is larger than the number of samples {rows}")
+    return k
+
+
 def check_init_n_init(init: Any, n_init: Any, inits: tuple[str, ...], random_n_init: int) -> int:
     """Check ``init`` against the method names ``inits`` and resolve ``n_init``.
 
