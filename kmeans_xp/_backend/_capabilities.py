@@ -1,0 +1,110 @@
+"""What a namespace is and can do: names, devices, dtypes, laziness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from array_api_compat import (
+    is_dask_namespace,
+    is_jax_namespace,
+    is_numpy_namespace,
+    is_torch_namespace,
+    is_cupy_namespace,
+)
+from array_api_compat import device as _device_of
+
+__all__ = [
+    "backend_name",
+    "default_float",
+    "device_of",
+    "has_float64",
+    "index_dtype",
+    "is_lazy",
+    "is_lazy_array",
+    "prefers_static_shapes",
+    "prunes_well",
+]
+
+
+def backend_name(xp: Any) -> str:
+    """A short human name for the namespace, used in error messages."""
+    if is_numpy_namespace(xp):
+        return "numpy"
+    if is_torch_namespace(xp):
+        return "torch"
+    if is_cupy_namespace(xp):
+        return "cupy"
+    if is_jax_namespace(xp):
+        return "jax"
+    if is_dask_namespace(xp):
+        return "dask"
+    return getattr(xp, "__name__", repr(xp))
+
+
+def device_of(x: Any) -> Any:
+    return _device_of(x)
+
+
+def is_lazy_array(x: Any) -> bool:
+    """True for arrays that are task graphs (Dask)."""
+    from array_api_compat import is_dask_array
+
+    return bool(is_dask_array(x))
+
+
+def is_lazy(xp: Any) -> bool:
+    """True for namespaces whose arrays are task graphs (Dask)."""
+    return bool(is_dask_namespace(xp))
+
+
+def prunes_well(xp: Any) -> bool:
+    """Whether bound pruning (Hamerly) pays off: not on JAX, whose eager mode
+    compiles each new subset shape, nor on Dask (one task per pass anyway)."""
+    return not (is_jax_namespace(xp) or is_dask_namespace(xp))
+
+
+def default_float(xp: Any, device: Any) -> Any:
+    """The namespace's default real floating dtype on ``device``."""
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        try:
+            return info().default_dtypes(device=device)["real floating"]
+        except Exception:  # pragma: no cover - old compat layers
+            pass
+    return xp.float64 if has_float64(xp, device) else xp.float32
+
+
+def index_dtype(xp: Any, device: Any = None) -> Any:
+    """The namespace's default integer dtype for indices and counts."""
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        try:
+            return info().default_dtypes(device=device)["indexing"]
+        except Exception:  # pragma: no cover
+            pass
+    return xp.int64
+
+
+def has_float64(xp: Any, device: Any) -> bool:
+    """Whether ``device`` of ``xp`` supports float64."""
+    if is_torch_namespace(xp) and getattr(device, "type", None) == "mps":
+        return False
+    if is_jax_namespace(xp):
+        import jax
+
+        return bool(jax.config.jax_enable_x64)
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        try:
+            return "float64" in info().dtypes(device=device, kind="real floating")
+        except Exception:  # pragma: no cover
+            pass
+    return True
+
+
+
+def prefers_static_shapes(xp: Any) -> bool:
+    """JAX compiles each operation for each new shape: there, passes that could
+    work on a data-dependent subset of rows are better run on whole chunks."""
+    return bool(is_jax_namespace(xp))
+

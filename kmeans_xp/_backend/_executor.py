@@ -1,0 +1,258 @@
+"""The executor: map-reduce over row chunks (in memory, on a thread pool) or
+row blocks (Dask, one task a block), and the chunk sizes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from array_api_compat import is_dask_namespace, is_numpy_namespace
+
+from ._transfer import free_memory_bytes
+
+# Default memory budget (bytes) for one chunk's temporary (rows x n_clusters)
+# scores on the CPU. Small enough to stay in the last-level cache on a laptop,
+# large enough that BLAS calls are efficient.
+__all__ = [
+    "CPU_CHUNK_BUDGET",
+    "GPU_CHUNK_CAP",
+    "GPU_FREE_FRACTION",
+    "add_stats",
+    "chunk_rows",
+    "host_threads",
+    "map_rows",
+    "persist",
+    "prepare_rows",
+    "small_namespace",
+]
+
+
+CPU_CHUNK_BUDGET = 4 * 2**20
+# Fraction of free device memory one chunk's temporaries may use on a GPU.
+GPU_FREE_FRACTION = 0.25
+GPU_CHUNK_CAP = 1 * 2**30
+
+def chunk_rows(
+    xp: Any, device: Any, n_rows: int, row_bytes: int, budget: int | None
+) -> int:
+    """Rows per chunk so that one chunk's temporaries stay within a budget.
+
+    ``row_bytes`` is the size of the temporaries one row needs (its
+    n_clusters scores plus its features). ``budget`` in bytes overrides
+    the default, which is a cache-sized block on the host and a fraction
+    of the free memory on an accelerator.
+    """
+    if budget is None:
+        free = free_memory_bytes(xp, device)
+        if free is None:
+            budget = CPU_CHUNK_BUDGET
+        else:
+            budget = int(min(GPU_CHUNK_CAP, GPU_FREE_FRACTION * free))
+    rows = max(1, budget // max(1, row_bytes))
+    return int(min(n_rows, rows))
+
+
+
+def small_namespace(xp: Any) -> Any:
+    """Namespace for the small (k x d) arrays of a fit: centers and statistics.
+
+    The data's own namespace, except for Dask, whose centers stay NumPy arrays
+    on the client and are sent to the workers each pass.
+    """
+    if is_dask_namespace(xp):
+        import array_api_compat.numpy as np_xp
+
+        return np_xp
+    return xp
+
+
+def persist(xp: Any, x: Any) -> Any:
+    """Materialize a lazy array (kept on the workers); identity elsewhere."""
+    if is_dask_namespace(xp) and x is not None:
+        return x.persist()
+    return x
+
+
+def prepare_rows(xp: Any, X: Any) -> Any:
+    """Dask: one chunk along features, materialized once; identity elsewhere."""
+    if is_dask_namespace(xp):
+        if X.numblocks[1] != 1:
+            X = X.rechunk({1: -1})
+        return X.persist()
+    return X
+
+
+def map_rows(
+    xp: Any,
+    fn: Any,
+    rows: tuple[Any, ...],
+    shared: tuple[Any, ...],
+    *,
+    chunk: int,
+    combine: Any,
+    out_specs: tuple[tuple[tuple[int, ...], Any], ...] = (),
+    threads: int | None = None,
+    join: bool = True,
+) -> tuple[Any, Any]:
+    """Apply ``fn`` to row chunks and combine the small results.
+
+    ``fn(bxp, *row_blocks, *shared) -> (row_outputs, stats)`` sees one chunk of
+    each array in ``rows`` (None stays None) and the ``shared`` small arrays;
+    it returns a tuple of per-row outputs (concatenated across chunks) and a
+    tuple of small statistics merged by ``combine(bxp, acc, new)``.
+
+    In memory the chunks are ``chunk`` rows of the arrays themselves. For Dask
+    each row block runs as one task on a worker (in NumPy, ``chunk`` rows at a
+    time); row outputs come back as persisted Dask arrays (``out_specs`` gives
+    each one's trailing shape and dtype) and statistics as NumPy arrays.
+
+    ``join=False`` (in memory only) returns the list of each chunk's outputs
+    as they are, not concatenated: they need not be row-aligned then.
+    """
+    if is_dask_namespace(xp):
+        if not join:
+            raise NotImplementedError("join=False needs in-memory arrays")
+        return _map_rows_dask(xp, fn, rows, shared, chunk, combine, out_specs)
+    return _map_rows_local(xp, fn, rows, shared, chunk, combine, threads, join)
+
+
+def host_threads() -> int:
+    """Threads for NumPy chunks (env ``KMEANS_XP_NUM_THREADS``, else the CPUs)."""
+    env = os.environ.get("KMEANS_XP_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+_BLAS_CONTROLLER: Any = None
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A persistent pool per size (threads start once, not per pass)."""
+    pool = _POOLS.get(threads)
+    if pool is None:
+        pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="kmeans_xp")
+    return pool
+
+
+def _single_threaded_blas() -> Any:
+    """Context that limits BLAS to one thread while chunks run in parallel."""
+    global _BLAS_CONTROLLER
+    try:
+        import threadpoolctl
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    if _BLAS_CONTROLLER is None:
+        _BLAS_CONTROLLER = threadpoolctl.ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def _map_rows_local(
+    xp: Any,
+    fn: Any,
+    rows: tuple[Any, ...],
+    shared: tuple[Any, ...],
+    chunk: int,
+    combine: Any,
+    threads: int | None = None,
+    join: bool = True,
+) -> tuple[Any, Any]:
+    n = int(rows[0].shape[0])
+    starts = range(0, n, chunk)
+
+    def run(start: int) -> Any:
+        stop = min(n, start + chunk)
+        blocks = tuple(None if a is None else a[start:stop, ...] for a in rows)
+        return fn(xp, *blocks, *shared)
+
+    threads = host_threads() if threads is None else threads
+    if is_numpy_namespace(xp) and threads > 1 and len(starts) > 1:
+        # NumPy releases the GIL in its kernels: run chunks on a thread pool
+        # (BLAS single-threaded meanwhile); combine in chunk order, so the
+        # result does not depend on the scheduling.
+        with _single_threaded_blas():
+            results = list(_pool(threads).map(run, starts))
+    else:
+        results = map(run, starts)
+    outs: list[tuple[Any, ...]] = []
+    acc = None
+    for out, stats in results:
+        outs.append(out)
+        acc = stats if acc is None else combine(xp, acc, stats)
+    if not join:
+        return outs, acc
+    if len(outs) == 1:
+        return outs[0], acc
+    joined = tuple(
+        None if parts[0] is None else xp.concat(list(parts)) for parts in zip(*outs)
+    )
+    return joined, acc
+
+
+def _run_block(fn: Any, chunk: int, combine: Any, n_rows: int, *args: Any) -> Any:
+    # One Dask task: the block's arrays are NumPy; run the local loop on them.
+    from array_api_compat import array_namespace
+
+    rows, shared = args[:n_rows], args[n_rows:]
+    bxp = array_namespace(rows[0])
+    return _map_rows_local(bxp, fn, rows, shared, chunk, combine, threads=1)
+
+
+def _map_rows_dask(
+    xp: Any,
+    fn: Any,
+    rows: tuple[Any, ...],
+    shared: tuple[Any, ...],
+    chunk: int,
+    combine: Any,
+    out_specs: tuple[tuple[tuple[int, ...], Any], ...],
+) -> tuple[tuple[Any, ...], Any]:
+    import dask
+    import dask.array as da
+
+    import array_api_compat.numpy as np_xp
+
+    X = rows[0]
+    row_chunks = X.chunks[0]
+    per_array = []
+    for a in rows:
+        if a is None:
+            per_array.append([None] * len(row_chunks))
+            continue
+        if a.chunks[0] != row_chunks:
+            a = a.rechunk({0: row_chunks})
+        if a.ndim == 2 and a.numblocks[1] != 1:
+            a = a.rechunk({1: -1})
+        per_array.append(list(a.to_delayed().ravel()))
+    shared_d = [None if s is None else dask.delayed(np.asarray(s)) for s in shared]
+    tasks = [
+        dask.delayed(_run_block, pure=True)(
+            fn, chunk, combine, len(rows), *[blocks[i] for blocks in per_array], *shared_d
+        )
+        for i in range(len(row_chunks))
+    ]
+    tasks = list(dask.persist(*tasks))
+    stats_list = dask.compute(*[t[1] for t in tasks])
+    acc = stats_list[0]
+    for st in stats_list[1:]:
+        acc = combine(np_xp, acc, st)
+    outs = []
+    for j, (tail, dtype) in enumerate(out_specs):
+        parts = [
+            da.from_delayed(t[0][j], shape=(nr, *tail), dtype=dtype)
+            for t, nr in zip(tasks, row_chunks)
+        ]
+        outs.append(da.concatenate(parts, axis=0) if len(parts) > 1 else parts[0])
+    return tuple(outs), acc
+
+
+def add_stats(xp: Any, a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``combine`` for statistics that add up."""
+    return tuple(x + y for x, y in zip(a, b))

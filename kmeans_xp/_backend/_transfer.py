@@ -1,0 +1,115 @@
+"""Host <-> device transfers, synchronisation, memory queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from array_api_compat import (
+    is_cupy_namespace,
+    is_dask_namespace,
+    is_jax_namespace,
+    is_numpy_namespace,
+    is_torch_namespace,
+)
+
+__all__ = [
+    "free_memory_bytes",
+    "from_host",
+    "is_out_of_memory",
+    "rows_from_host",
+    "synchronize",
+    "to_host",
+]
+
+
+def to_host(xp: Any, x: Any) -> np.ndarray:
+    """Copy ``x`` into a NumPy array on the host (a sync point)."""
+    if is_numpy_namespace(xp):
+        return np.asarray(x)
+    if is_torch_namespace(xp):
+        return x.detach().cpu().numpy()
+    if is_cupy_namespace(xp):
+        return x.get()
+    if is_dask_namespace(xp):
+        return np.asarray(x.compute())
+    try:
+        return np.asarray(x)
+    except Exception:
+        return np.from_dlpack(x)
+
+
+def from_host(xp: Any, a: np.ndarray, device: Any, dtype: Any = None) -> Any:
+    """Move a host NumPy array onto ``device`` of ``xp`` (optionally casting)."""
+    a = np.ascontiguousarray(a)
+    if is_dask_namespace(xp):
+        # small arrays only (centers, candidates): one chunk
+        out = xp.asarray(a)
+    else:
+        # cast while converting: the device may not hold the host dtype (no float64)
+        out = xp.asarray(a, device=device, dtype=dtype)
+    if dtype is not None and out.dtype != dtype:
+        out = xp.astype(out, dtype)
+    return out
+
+
+
+def rows_from_host(xp: Any, a: np.ndarray, like: Any, device: Any, dtype: Any) -> Any:
+    """A host array with one entry per row of ``like``, chunked like it (Dask)."""
+    if is_dask_namespace(xp):
+        import dask.array as da
+
+        if dtype is not None:
+            a = a.astype(np.dtype(dtype))
+        return da.from_array(a, chunks=(like.chunks[0],))
+    return from_host(xp, a, device, dtype)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an array library's out-of-memory error."""
+    if isinstance(exc, MemoryError):  # NumPy (and CuPy's, a MemoryError subclass)
+        return True
+    if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError
+        return True
+    text = str(exc)
+    return "RESOURCE_EXHAUSTED" in text or "CUDA out of memory" in text  # JAX, old torch
+
+
+def synchronize(xp: Any, device: Any) -> None:
+    """Wait until queued device work is done (for timing)."""
+    if is_cupy_namespace(xp):
+        import cupy
+
+        cupy.cuda.get_current_stream().synchronize()
+    elif is_torch_namespace(xp):
+        import torch
+
+        if getattr(device, "type", "cpu") == "cuda":
+            torch.cuda.synchronize(device)
+
+
+def free_memory_bytes(xp: Any, device: Any) -> int | None:
+    """Free memory on an accelerator, or None on the host."""
+    if is_cupy_namespace(xp):
+        import cupy
+
+        free, _total = cupy.cuda.runtime.memGetInfo()
+        pool = cupy.get_default_memory_pool()
+        return int(free + pool.free_bytes())
+    if is_torch_namespace(xp) and getattr(device, "type", "cpu") == "cuda":
+        import torch
+
+        free, _total = torch.cuda.mem_get_info(device)
+        reserved = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+        return int(free + reserved)
+    if is_jax_namespace(xp):
+        platform = getattr(device, "platform", "cpu")
+        if platform != "cpu":
+            stats = device.memory_stats() or {}
+            limit = stats.get("bytes_limit")
+            used = stats.get("bytes_in_use", 0)
+            if limit:
+                return int(limit - used)
+    return None
+
+
