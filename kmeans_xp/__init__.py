@@ -17,4 +17,4 @@ __all__ = [
     "SphericalKMeans",
     "kmeans_plusplus",
 ]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it
