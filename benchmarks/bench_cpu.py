@@ -33,13 +33,15 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from functools import partial
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
+import _common as C
 
 FULL_WORKLOADS = ["100000x64x256", "1000000x32x64"]
 QUICK_WORKLOADS = ["4000x16x32", "8000x8x16"]
@@ -101,27 +103,12 @@ def _load_faiss(coretype: str | None) -> Any:
     return faiss
 
 
-def xp_algorithms() -> tuple[list[str], dict[str, str]]:
-    """The kmeans_xp algorithms to measure: the default, Lloyd, and the exact
-    accelerated ones this version accepts (probed with a tiny fit)."""
+def xp_algorithms() -> list[str]:
+    """The kmeans_xp algorithms to measure: the default, Lloyd and Hamerly ("elkan" is
+    an alias of Hamerly). Not probed: an algorithm that fails stops the benchmark."""
     from kmeans_xp import KMeans
 
-    default = KMeans().algorithm
-    algos, skipped = [], {}
-    for alg in dict.fromkeys([default, "lloyd", "hamerly", "elkan"]):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                rng = np.random.default_rng(0)
-                KMeans(3, algorithm=alg, n_init=1, random_state=0).fit(
-                    rng.standard_normal((40, 2)).astype(np.float32)
-                )
-            algos.append(alg)
-        except ValueError as exc:
-            skipped[alg] = C.short_error(exc)
-        except Exception as exc:  # a half-written algorithm: report, do not crash
-            skipped[alg] = "fails: " + C.short_error(exc)
-    return algos, skipped
+    return list(dict.fromkeys([KMeans().algorithm, "lloyd", "hamerly"]))
 
 
 def make_impls(args: argparse.Namespace) -> tuple[list[Impl], list[str]]:
@@ -130,20 +117,20 @@ def make_impls(args: argparse.Namespace) -> tuple[list[Impl], list[str]]:
 
     from kmeans_xp import KMeans as XKMeans
 
-    algos, skipped = xp_algorithms()
+    algos = xp_algorithms()
     default_alg = XKMeans().algorithm
-    for alg, why in skipped.items():
-        notes.append(f"kmeans_xp algorithm={alg!r} not measured: {why}")
 
     def xp_impl(alg: str) -> Impl:
         def it(X: np.ndarray, init: np.ndarray, iters: int) -> tuple[np.ndarray, int]:
-            km = XKMeans(init.shape[0], init=init, n_init=1, max_iter=iters, tol=0.0,
-                         algorithm=alg).fit(X)
+            km = XKMeans(
+                init.shape[0], init=init, n_init=1, max_iter=iters, tol=0.0, algorithm=alg
+            ).fit(X)
             return np.asarray(km.cluster_centers_), int(km.n_iter_)
 
         def conv(X: np.ndarray, init: np.ndarray) -> tuple[np.ndarray, int]:
-            km = XKMeans(init.shape[0], init=init, n_init=1, max_iter=CONV_MAX_ITER,
-                         tol=TOL, algorithm=alg).fit(X)
+            km = XKMeans(
+                init.shape[0], init=init, n_init=1, max_iter=CONV_MAX_ITER, tol=TOL, algorithm=alg
+            ).fit(X)
             return np.asarray(km.cluster_centers_), int(km.n_iter_)
 
         def fit(X: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, int]:
@@ -161,21 +148,33 @@ def make_impls(args: argparse.Namespace) -> tuple[list[Impl], list[str]]:
 
         def sk_impl(alg: str) -> Impl:
             def it(X: np.ndarray, init: np.ndarray, iters: int) -> tuple[np.ndarray, int]:
-                km = SKMeans(init.shape[0], init=init, n_init=1, max_iter=iters, tol=0.0,
-                             algorithm=alg).fit(X)
+                km = SKMeans(
+                    init.shape[0], init=init, n_init=1, max_iter=iters, tol=0.0, algorithm=alg
+                ).fit(X)
                 return km.cluster_centers_, int(km.n_iter_)
 
             def conv(X: np.ndarray, init: np.ndarray) -> tuple[np.ndarray, int]:
-                km = SKMeans(init.shape[0], init=init, n_init=1, max_iter=CONV_MAX_ITER,
-                             tol=TOL, algorithm=alg).fit(X)
+                km = SKMeans(
+                    init.shape[0],
+                    init=init,
+                    n_init=1,
+                    max_iter=CONV_MAX_ITER,
+                    tol=TOL,
+                    algorithm=alg,
+                ).fit(X)
                 return km.cluster_centers_, int(km.n_iter_)
 
             def fit(X: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, int]:
                 km = SKMeans(k, random_state=seed, algorithm=alg).fit(X)
                 return km.cluster_centers_, int(km.n_iter_)
 
-            return Impl(f"sklearn {alg}" + (" (default)" if alg == "lloyd" else ""), it, conv,
-                        fit, tracemalloc_sees_all=False)
+            return Impl(
+                f"sklearn {alg}" + (" (default)" if alg == "lloyd" else ""),
+                it,
+                conv,
+                fit,
+                tracemalloc_sees_all=False,
+            )
 
         impls += [sk_impl("lloyd"), sk_impl("elkan")]
     except ImportError as exc:
@@ -186,9 +185,15 @@ def make_impls(args: argparse.Namespace) -> tuple[list[Impl], list[str]]:
             faiss = _load_faiss(args.faiss_coretype)
 
             def it(X: np.ndarray, init: np.ndarray, iters: int) -> tuple[np.ndarray, int]:
-                km = faiss.Kmeans(X.shape[1], init.shape[0], niter=iters, seed=args.seed,
-                                  max_points_per_centroid=10**9, min_points_per_centroid=1,
-                                  verbose=False)
+                km = faiss.Kmeans(
+                    X.shape[1],
+                    init.shape[0],
+                    niter=iters,
+                    seed=args.seed,
+                    max_points_per_centroid=10**9,
+                    min_points_per_centroid=1,
+                    verbose=False,
+                )
                 km.train(X, init_centroids=init)
                 return km.centroids, iters
 
@@ -197,27 +202,35 @@ def make_impls(args: argparse.Namespace) -> tuple[list[Impl], list[str]]:
                 km.train(X)
                 return km.centroids, int(km.cp.niter)
 
-            impls.append(Impl("faiss cpu", it, None, fit, tracemalloc_sees_all=False,
-                              notes=["no tol: conv n/a",
-                                     "fit: FAISS defaults (random init, niter=25, "
-                                     "256 samples/centroid)"]))
+            impls.append(
+                Impl(
+                    "faiss cpu",
+                    it,
+                    None,
+                    fit,
+                    tracemalloc_sees_all=False,
+                    notes=[
+                        "no tol: conv n/a",
+                        "fit: FAISS defaults (random init, niter=25, 256 samples/centroid)",
+                    ],
+                )
+            )
         except ImportError as exc:
             notes.append(f"FAISS not measured: {C.short_error(exc)}")
     return impls, notes
 
 
 def warm_up(impls: list[Impl]) -> None:
-    """One tiny run of each: imports, thread pools, first-call costs."""
+    """One tiny run of each: imports, thread pools, first-call costs. An error
+    propagates: a failing implementation stops the benchmark."""
     Xw, iw = C.make_blobs(2000, 8, 8, seed=1)
-    for im in impls:
-        for fn in (lambda: im.iter_fn and im.iter_fn(Xw, iw, 2),
-                   lambda: im.fit_fn and im.fit_fn(Xw, 8, 0)):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fn()
-            except Exception:
-                pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for im in impls:
+            if im.iter_fn is not None:
+                im.iter_fn(Xw, iw, 2)
+            if im.fit_fn is not None:
+                im.fit_fn(Xw, 8, 0)
 
 
 # --------------------------------------------------------------------------
@@ -228,17 +241,14 @@ def run_workload(
 ) -> dict[str, Any]:
     X, init = C.make_blobs(n, d, k, seed=args.seed)
     name = C.workload_name(n, d, k)
-    res: dict[str, dict[str, Any]] = {im.name: {"errors": []} for im in impls}
+    res: dict[str, dict[str, Any]] = {im.name: {} for im in impls}
     print(f"[{name}] X is {X.nbytes / 2**20:.1f} MiB", file=sys.stderr, flush=True)
 
-    def attempt(im: Impl, what: str, fn: Callable[[], Any]) -> Any:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return C.timed(fn)
-        except Exception as exc:
-            res[im.name]["errors"].append(f"{what}: {C.short_error(exc)}")
-            return None
+    def run(fn: Callable[[], Any]) -> tuple[float, Any]:
+        """(seconds, result); warnings silenced (tol=0 runs), errors propagate."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return C.timed(fn)
 
     # GEMM floor: X @ C.T alone, whole (one n×k result) or in row blocks into one
     # reused buffer (no page faults for a fresh n×k array); the faster counts
@@ -251,8 +261,9 @@ def run_workload(
             b = min(n, a + block)
             np.matmul(X[a:b], Ct, out=buf[: b - a])
 
-    gemm = min(min(C.timed(lambda: X @ Ct)[0], C.timed(gemm_blocks)[0])
-               for _ in range(max(3, args.repeat)))
+    gemm = min(
+        min(C.timed(lambda: X @ Ct)[0], C.timed(gemm_blocks)[0]) for _ in range(max(3, args.repeat))
+    )
     load = [os.getloadavg()[0]]
 
     # Round-robin repeats so that drift in machine load hits everybody alike.
@@ -262,25 +273,25 @@ def run_workload(
         for rep in range(args.repeat):
             for im in impls:
                 r = res[im.name]
-                if r.get(f"{phase}_failed"):
-                    continue
                 if phase == "iter" and im.iter_fn is not None:
-                    out = attempt(im, "iter", lambda: im.iter_fn(X, init, args.iters))
+                    t, (centers, n_iter) = run(partial(im.iter_fn, X, init, args.iters))
                 elif phase == "conv" and im.conv_fn is not None:
-                    out = attempt(im, "conv", lambda: im.conv_fn(X, init))
+                    t, (centers, n_iter) = run(partial(im.conv_fn, X, init))
                 elif phase == "fit" and im.fit_fn is not None:
-                    out = attempt(im, "fit", lambda: im.fit_fn(X, k, args.seed + rep))
+                    t, (centers, n_iter) = run(partial(im.fit_fn, X, k, args.seed + rep))
                 else:
                     continue
-                if out is None:
-                    r[f"{phase}_failed"] = True
-                    continue
-                t, (centers, n_iter) = out
                 if phase == "fit":
                     inertia, distinct = C.true_inertia(X, centers)
                     r.setdefault("fit_runs", []).append(
-                        {"seed": args.seed + rep, "s": t, "iters": n_iter, "inertia": inertia,
-                         "distinct": distinct})
+                        {
+                            "seed": args.seed + rep,
+                            "s": t,
+                            "iters": n_iter,
+                            "inertia": inertia,
+                            "distinct": distinct,
+                        }
+                    )
                     continue
                 if t < r.get(f"{phase}_s", float("inf")):
                     r[f"{phase}_s"] = t
@@ -300,23 +311,20 @@ def run_workload(
 
     if not args.no_memory:
         for im in impls:
-            if im.fit_fn is None or res[im.name].get("fit_failed"):
+            if im.fit_fn is None:
                 continue
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    tm, rss, _ = C.peak_memory(lambda: im.fit_fn(X, k, args.seed))
-                res[im.name]["peak_tracemalloc"] = tm
-                res[im.name]["peak_rss"] = rss
-            except Exception as exc:
-                res[im.name]["errors"].append(f"memory: {C.short_error(exc)}")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tm, rss, _ = C.peak_memory(partial(im.fit_fn, X, k, args.seed))
+            res[im.name]["peak_tracemalloc"] = tm
+            res[im.name]["peak_rss"] = rss
         print(f"[{name}] memory done", file=sys.stderr, flush=True)
 
     for im in impls:
         r = res[im.name]
         if "iter_s" in r:
             r["ms_per_iter"] = 1e3 * r["iter_s"] / max(1, r["iter_iters"])
-        r["notes"] = list(im.notes) + r.pop("errors")
+        r["notes"] = list(im.notes)
         if not im.tracemalloc_sees_all and "peak_tracemalloc" in r:
             r["notes"].append("tracemalloc misses its C buffers")
         if "iter_iters" in r and r["iter_iters"] < args.iters:
@@ -325,8 +333,15 @@ def run_workload(
             if r.get(f"{ph}_distinct") is not None and r[f"{ph}_distinct"] < k:
                 r["notes"].append(f"{ph}: only {r[f'{ph}_distinct']} of {k} clusters non-empty")
     return {
-        "workload": name, "n": n, "d": d, "k": k, "x_bytes": int(X.nbytes),
-        "gemm_ms": 1e3 * gemm, "iters": args.iters, "results": res, "load": load,
+        "workload": name,
+        "n": n,
+        "d": d,
+        "k": k,
+        "x_bytes": int(X.nbytes),
+        "gemm_ms": 1e3 * gemm,
+        "iters": args.iters,
+        "results": res,
+        "load": load,
     }
 
 
@@ -345,28 +360,39 @@ def table_rows(w: dict[str, Any]) -> list[list[str]]:
     sk = res.get(SK_LLOYD, {})
     rows = []
     gemm_ratio = C.ratio(w["gemm_ms"], sk.get("ms_per_iter"))
-    rows.append([w["workload"], "NumPy GEMM X @ C.T alone (floor)", C.fmt(w["gemm_ms"], ".3g"),
-                 C.fmt(gemm_ratio, ".2f")] + ["—"] * 12 + ["one matmul, no argmin/update"])
+    rows.append(
+        [
+            w["workload"],
+            "NumPy GEMM X @ C.T alone (floor)",
+            C.fmt(w["gemm_ms"], ".3g"),
+            C.fmt(gemm_ratio, ".2f"),
+        ]
+        + ["—"] * 12
+        + ["one matmul, no argmin/update"]
+    )
     for name, r in res.items():
         peak = r.get("peak_tracemalloc")
-        rows.append([
-            w["workload"], name,
-            C.fmt(r.get("ms_per_iter"), ".3g"),
-            C.fmt(C.ratio(r.get("ms_per_iter"), sk.get("ms_per_iter")), ".2f"),
-            C.fmt(r.get("conv_s"), ".2f"),
-            C.fmt(r.get("conv_iters")),
-            C.fmt(C.ratio(r.get("conv_s"), sk.get("conv_s")), ".2f"),
-            C.fmt(r.get("conv_inertia"), ".6g"),
-            C.fmt(r.get("fit_s"), ".2f"),
-            C.fmt(r.get("fit_iters"), ".3g"),
-            C.fmt(C.ratio(r.get("fit_s"), sk.get("fit_s")), ".2f"),
-            C.fmt(r.get("fit_inertia"), ".6g"),
-            C.fmt(C.ratio(r.get("fit_inertia"), sk.get("fit_inertia")), ".4f"),
-            C.fmt(C.mib(peak), ".1f"),
-            C.fmt(C.ratio(peak, w["x_bytes"]), ".2f"),
-            C.fmt(C.mib(r.get("peak_rss")), ".1f"),
-            "; ".join(r.get("notes", [])),
-        ])
+        rows.append(
+            [
+                w["workload"],
+                name,
+                C.fmt(r.get("ms_per_iter"), ".3g"),
+                C.fmt(C.ratio(r.get("ms_per_iter"), sk.get("ms_per_iter")), ".2f"),
+                C.fmt(r.get("conv_s"), ".2f"),
+                C.fmt(r.get("conv_iters")),
+                C.fmt(C.ratio(r.get("conv_s"), sk.get("conv_s")), ".2f"),
+                C.fmt(r.get("conv_inertia"), ".6g"),
+                C.fmt(r.get("fit_s"), ".2f"),
+                C.fmt(r.get("fit_iters"), ".3g"),
+                C.fmt(C.ratio(r.get("fit_s"), sk.get("fit_s")), ".2f"),
+                C.fmt(r.get("fit_inertia"), ".6g"),
+                C.fmt(C.ratio(r.get("fit_inertia"), sk.get("fit_inertia")), ".4f"),
+                C.fmt(C.mib(peak), ".1f"),
+                C.fmt(C.ratio(peak, w["x_bytes"]), ".2f"),
+                C.fmt(C.mib(r.get("peak_rss")), ".1f"),
+                "; ".join(r.get("notes", [])),
+            ]
+        )
     return rows
 
 
@@ -383,38 +409,79 @@ def target_rows(w: dict[str, Any]) -> list[list[str]]:
             rows.append([w["workload"], what, "—", f"≤ {bound:g}", "not measured", "—"])
             return
         met = value <= bound
-        rows.append([w["workload"], what, f"{value:.3g}", f"≤ {bound:g}",
-                     "yes" if met else "no", "—" if met else f"{value / bound:.2f}× the bound"])
+        rows.append(
+            [
+                w["workload"],
+                what,
+                f"{value:.3g}",
+                f"≤ {bound:g}",
+                "yes" if met else "no",
+                "—" if met else f"{value / bound:.2f}× the bound",
+            ]
+        )
 
     x_lloyd = res.get(xl, {})
-    add("per iteration, kmeans_xp Lloyd / sklearn Lloyd",
-        C.ratio(x_lloyd.get("ms_per_iter"), sk.get("ms_per_iter")), 1.0)
+    add(
+        "per iteration, kmeans_xp Lloyd / sklearn Lloyd",
+        C.ratio(x_lloyd.get("ms_per_iter"), sk.get("ms_per_iter")),
+        1.0,
+    )
     if xd:
-        add(f"default fit time, {xd} / sklearn default",
-            C.ratio(res[xd].get("fit_s"), sk.get("fit_s")), 0.33)
-        add(f"default fit inertia, {xd} / sklearn default",
-            C.ratio(res[xd].get("fit_inertia"), sk.get("fit_inertia")), 1.01)
+        add(
+            f"default fit time, {xd} / sklearn default",
+            C.ratio(res[xd].get("fit_s"), sk.get("fit_s")),
+            0.33,
+        )
+        add(
+            f"default fit inertia, {xd} / sklearn default",
+            C.ratio(res[xd].get("fit_inertia"), sk.get("fit_inertia")),
+            1.01,
+        )
     acc = [n for n in res if n.startswith("kmeans_xp") and ("hamerly" in n or "elkan" in n)]
     if not acc:
-        rows.append([w["workload"], "time to convergence, kmeans_xp hamerly / sklearn Lloyd",
-                     "—", "≤ 0.5", "no: algorithm='hamerly' not available", "—"])
+        rows.append(
+            [
+                w["workload"],
+                "time to convergence, kmeans_xp hamerly / sklearn Lloyd",
+                "—",
+                "≤ 0.5",
+                "no: algorithm='hamerly' not available",
+                "—",
+            ]
+        )
     for name in acc:
-        add(f"time to convergence, {name} / sklearn Lloyd",
-            C.ratio(res[name].get("conv_s"), sk.get("conv_s")), 0.5)
+        add(
+            f"time to convergence, {name} / sklearn Lloyd",
+            C.ratio(res[name].get("conv_s"), sk.get("conv_s")),
+            0.5,
+        )
         same = res[name].get("conv_inertia"), x_lloyd.get("conv_inertia")
         if None not in same:
             rel = abs(same[0] - same[1]) / max(abs(same[1]), 1e-300)
-            rows.append([w["workload"], f"{name}: conv inertia vs kmeans_xp Lloyd (rel. diff)",
-                         f"{rel:.2g}", "0 (exact)", "yes" if rel < 1e-6 else "no", "—"])
+            rows.append(
+                [
+                    w["workload"],
+                    f"{name}: conv inertia vs kmeans_xp Lloyd (rel. diff)",
+                    f"{rel:.2g}",
+                    "0 (exact)",
+                    "yes" if rel < 1e-6 else "no",
+                    "—",
+                ]
+            )
     if xd and res[xd].get("peak_tracemalloc") is not None:
         # O(k·d) allowance: a few dozen (k, d) float64 arrays
         bound_bytes = 0.5 * w["x_bytes"] + 32 * w["k"] * w["d"] * 8
         peak = res[xd]["peak_tracemalloc"]
-        rows.append([w["workload"], f"peak extra memory of {xd} fit (tracemalloc)",
-                     f"{peak / 2**20:.1f} MiB = {peak / w['x_bytes']:.2f}× X",
-                     f"≤ {bound_bytes / 2**20:.1f} MiB (0.5× X + 32·k·d·8 B)",
-                     "yes" if peak <= bound_bytes else "no",
-                     "—" if peak <= bound_bytes else f"{peak / bound_bytes:.2f}× the bound"])
+        rows.append(
+            [
+                w["workload"],
+                f"peak extra memory of {xd} fit (tracemalloc)",
+                f"{peak / 2**20:.1f} MiB = {peak / w['x_bytes']:.2f}× X",
+                f"≤ {bound_bytes / 2**20:.1f} MiB (0.5× X + 32·k·d·8 B)",
+                "yes" if peak <= bound_bytes else "no",
+                "—" if peak <= bound_bytes else f"{peak / bound_bytes:.2f}× the bound",
+            ]
+        )
     return rows
 
 
@@ -427,10 +494,13 @@ def plot(results: list[dict[str, Any]], path: str) -> str | None:
         import matplotlib.ticker
     except ImportError as exc:
         return f"plot skipped: {C.short_error(exc)}"
-    metrics = [("ms_per_iter", "per iteration\n(same init)"), ("conv_s", "to convergence\n(same init)"),
-               ("fit_s", "default fit\n(k-means++)")]
+    metrics = [
+        ("ms_per_iter", "per iteration\n(same init)"),
+        ("conv_s", "to convergence\n(same init)"),
+        ("fit_s", "default fit\n(k-means++)"),
+    ]
     fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 3.8), squeeze=False)
-    for ax, w in zip(axes[0], results):
+    for ax, w in zip(axes[0], results, strict=True):
         res = w["results"]
         sk = res.get(SK_LLOYD, {})
         names = list(res)
@@ -440,7 +510,7 @@ def plot(results: list[dict[str, Any]], path: str) -> str | None:
             xs = [j + (i - (len(names) - 1) / 2) * width for j in range(len(metrics))]
             ys = [v if v is not None else np.nan for v in vals]
             ax.bar(xs, ys, width, label=name)
-            for x, y in zip(xs, ys):
+            for x, y in zip(xs, ys, strict=True):
                 if np.isfinite(y):
                     ax.text(x, y, f"{y:.2g}", ha="center", va="bottom", fontsize=6)
         ax.axhline(1.0, color="k", lw=0.8)
@@ -461,26 +531,44 @@ def plot(results: list[dict[str, Any]], path: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="small workloads, 1 repeat: a smoke test in seconds")
-    p.add_argument("--workloads", help="comma-separated NxDxK (default: %s)" % ",".join(FULL_WORKLOADS))
-    p.add_argument("--repeat", type=int, help="runs of each measurement; the best time is kept (default 3, quick 1)")
-    p.add_argument("--iters", type=int, default=10, help="iterations for the per-iteration time (default 10)")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="small workloads, 1 repeat: a smoke test in seconds"
+    )
+    p.add_argument(
+        "--workloads", help=f"comma-separated NxDxK (default: {','.join(FULL_WORKLOADS)})"
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        help="runs of each measurement; the best time is kept (default 3, quick 1)",
+    )
+    p.add_argument(
+        "--iters", type=int, default=10, help="iterations for the per-iteration time (default 10)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="output folder (default benchmarks/out)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     p.add_argument("--no-plot", action="store_true")
     p.add_argument("--no-faiss", action="store_true")
-    p.add_argument("--faiss-coretype", default="Haswell",
-                   help="OPENBLAS_CORETYPE for FAISS's own OpenBLAS when the variable is unset "
-                        "(its 0.3.15 does not know recent CPUs); '' to leave it alone")
+    p.add_argument(
+        "--faiss-coretype",
+        default="Haswell",
+        help="OPENBLAS_CORETYPE for FAISS's own OpenBLAS when the variable is unset "
+        "(its 0.3.15 does not know recent CPUs); '' to leave it alone",
+    )
     args = p.parse_args(argv)
     if args.repeat is None:
         args.repeat = 1 if args.quick else 3
     if args.quick:
         args.iters = min(args.iters, 5)
-    workloads = args.workloads.split(",") if args.workloads else (
-        QUICK_WORKLOADS if args.quick else FULL_WORKLOADS)
+    workloads = (
+        args.workloads.split(",")
+        if args.workloads
+        else (QUICK_WORKLOADS if args.quick else FULL_WORKLOADS)
+    )
     shapes = [C.parse_workload(s) for s in workloads]
     out = C.out_dir(args.out)
 
@@ -491,20 +579,31 @@ def main(argv: list[str] | None = None) -> int:
     info = C.env_info(["numpy", "sklearn", "faiss", "kmeans_xp", "threadpoolctl"])
     results = [run_workload(n, d, k, impls, args) for n, d, k in shapes]
 
-    md = ["# CPU benchmark: kmeans_xp vs scikit-learn and FAISS", "", C.env_markdown(info), "",
-          f"Per iteration: same initial centers, tol=0, {args.iters} iterations, fit time / n_iter, "
-          f"best of {args.repeat}; convergence: same init, tol={TOL}, max_iter={CONV_MAX_ITER}, best "
-          f"of {args.repeat}; default fit: k-means++, random_state={args.seed}..{args.seed + args.repeat - 1}"
-          ", median time and mean inertia over those seeds. Inertia: true inertia of the returned "
-          "centers (float64, closest center). Ratios: to scikit-learn Lloyd in this run. GEMM floor: "
-          "X @ C.T alone, the faster of one call and 8 MiB row blocks into one buffer. "
-          "1-minute load average before/after each workload: "
-          + ", ".join(f"{w['workload']} {w['load'][0]:.1f}/{w['load'][1]:.1f}" for w in results)
-          + f" (on {os.cpu_count()} CPUs; other jobs share this machine).", ""]
+    md = [
+        "# CPU benchmark: kmeans_xp vs scikit-learn and FAISS",
+        "",
+        C.env_markdown(info),
+        "",
+        f"Per iteration: same initial centers, tol=0, {args.iters} iterations, fit time / n_iter, "
+        f"best of {args.repeat}; convergence: same init, tol={TOL}, max_iter={CONV_MAX_ITER}, best "
+        f"of {args.repeat}; default fit: k-means++, "
+        f"random_state={args.seed}..{args.seed + args.repeat - 1}"
+        ", median time and mean inertia over those seeds. Inertia: true inertia of the returned "
+        "centers (float64, closest center). Ratios: to scikit-learn Lloyd in this run. GEMM floor: "
+        "X @ C.T alone, the faster of one call and 8 MiB row blocks into one buffer. "
+        "1-minute load average before/after each workload: "
+        + ", ".join(f"{w['workload']} {w['load'][0]:.1f}/{w['load'][1]:.1f}" for w in results)
+        + f" (on {os.cpu_count()} CPUs; other jobs share this machine).",
+        "",
+    ]
     md.append(C.markdown_table(COLUMNS, [r for w in results for r in table_rows(w)]))
     md += ["", "## Targets (issue 4)", ""]
-    md.append(C.markdown_table(["workload", "target", "measured", "bound", "met", "miss"],
-                               [r for w in results for r in target_rows(w)]))
+    md.append(
+        C.markdown_table(
+            ["workload", "target", "measured", "bound", "met", "miss"],
+            [r for w in results for r in target_rows(w)],
+        )
+    )
     if notes:
         md += [""] + [f"- {n}" for n in notes]
     png = out / "bench_cpu.png"
@@ -513,8 +612,13 @@ def main(argv: list[str] | None = None) -> int:
         md += ["", why if why else f"Plot: `{png.name}`"]
     text = "\n".join(md) + "\n"
     (out / "bench_cpu.md").write_text(text)
-    (out / "bench_cpu.json").write_text(json.dumps({"env": info, "args": vars(args), "notes": notes,
-                                                   "workloads": results}, indent=1, default=str))
+    (out / "bench_cpu.json").write_text(
+        json.dumps(
+            {"env": info, "args": vars(args), "notes": notes, "workloads": results},
+            indent=1,
+            default=str,
+        )
+    )
     print(text)
     print(f"wrote {out / 'bench_cpu.md'}", file=sys.stderr)
     return 0
