@@ -17,8 +17,9 @@ import sys
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -67,9 +68,7 @@ def make_blobs(
 # --------------------------------------------------------------------------
 # the true inertia, the same for everybody
 # --------------------------------------------------------------------------
-def true_inertia(
-    X: np.ndarray, centers: np.ndarray, chunk_rows: int = 16384
-) -> tuple[float, int]:
+def true_inertia(X: np.ndarray, centers: np.ndarray, chunk_rows: int = 16384) -> tuple[float, int]:
     """(inertia, n_distinct): sum over samples of the squared distance to the
     closest of ``centers``, in float64, and how many centers are closest to at
     least one sample. Independent of the labels an implementation reports."""
@@ -136,7 +135,7 @@ class RSSPeak:
             self.peak = max(self.peak, _rss_bytes())
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "RSSPeak":
+    def __enter__(self) -> RSSPeak:
         gc.collect()
         self.base = self.peak = _rss_bytes()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -201,12 +200,18 @@ def cpu_model() -> str:
 def git_commit() -> str:
     try:
         rev = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True,
-            text=True, timeout=10,
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no", "--", "kmeans_xp"],
-            cwd=ROOT, capture_output=True, text=True, timeout=10,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout.strip()
         return (rev or "unknown") + (" (kmeans_xp/ modified)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
@@ -249,7 +254,7 @@ def env_info(modules: Iterable[str] = ()) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "commit": git_commit(),
-        "command": " ".join([Path(sys.executable).name] + sys.argv),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")},
         "blas": blas_info(),
         "versions": versions(modules),

@@ -28,15 +28,25 @@ import sys
 import time
 import traceback
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
+import _common as C
 
-COLUMNS = ["implementation", "data", "time s", "× dask-ml", "iters", "inertia (true)",
-           "inertia × kmeans_xp NumPy", "clusters found", "notes"]
+COLUMNS = [
+    "implementation",
+    "data",
+    "time s",
+    "× dask-ml",
+    "iters",
+    "inertia (true)",
+    "inertia × kmeans_xp NumPy",
+    "clusters found",
+    "notes",
+]
 
 
 class _Said(logging.Handler):
@@ -59,7 +69,9 @@ def to_numpy(a: Any) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--quick", action="store_true", help="20000×8×8: a smoke test")
     p.add_argument("--n", type=int, default=1_000_000)
     p.add_argument("--d", type=int, default=32)
@@ -68,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads-per-worker", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--skip", default="", help="comma-separated names to skip: xp-dask,dask-ml,xp-numpy,sklearn")
+    p.add_argument(
+        "--skip", default="", help="comma-separated names to skip: xp-dask,dask-ml,xp-numpy,sklearn"
+    )
     p.add_argument("--out")
     args = p.parse_args(argv)
     if args.quick:
@@ -84,9 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     X, _ = C.make_blobs(n, d, k, seed=args.seed)
     rows: list[dict[str, Any]] = []
 
-    def run(key: str, name: str, data: str, fn: Callable[[], tuple[Any, int]], note: str = "") -> None:
-        r: dict[str, Any] = {"key": key, "implementation": name, "data": data,
-                             "notes": [note] if note else []}
+    def run(
+        key: str, name: str, data: str, fn: Callable[[], tuple[Any, int]], note: str = ""
+    ) -> None:
+        r: dict[str, Any] = {
+            "key": key,
+            "implementation": name,
+            "data": data,
+            "notes": [note] if note else [],
+        }
         rows.append(r)
         if key in skip:
             r["notes"].append("skipped (--skip)")
@@ -110,10 +130,14 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             root.removeHandler(said)
         # what the library said about its clustering (e.g. dask-ml's init)
-        r["notes"] += [f"said: {m}" for m in dict.fromkeys(said.messages)
-                       if "cluster" in m.lower()][:3]
-        print(f"[dask] {name}: {C.fmt(r.get('time'), '.2f')} s {'; '.join(r['notes'])}",
-              file=sys.stderr, flush=True)
+        r["notes"] += [
+            f"said: {m}" for m in dict.fromkeys(said.messages) if "cluster" in m.lower()
+        ][:3]
+        print(
+            f"[dask] {name}: {C.fmt(r.get('time'), '.2f')} s {'; '.join(r['notes'])}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def xp_numpy() -> tuple[Any, int]:
         from kmeans_xp import KMeans
@@ -137,14 +161,22 @@ def main(argv: list[str] | None = None) -> int:
     run("sklearn", "scikit-learn KMeans", "in memory, no cluster", sk_numpy, "defaults (k-means++)")
     refs, rows = rows, []
 
-    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=args.threads_per_worker,
-                           processes=True, dashboard_address=None)
+    cluster = LocalCluster(
+        n_workers=args.workers,
+        threads_per_worker=args.threads_per_worker,
+        processes=True,
+        dashboard_address=None,
+    )
     client = Client(cluster)
     try:
         Xd = da.from_array(X, chunks=(chunk, d)).persist()
         wait(Xd)
-        print(f"[dask] {C.workload_name(n, d, k)} persisted on {args.workers} workers in "
-              f"{Xd.numblocks[0]} chunks", file=sys.stderr, flush=True)
+        print(
+            f"[dask] {C.workload_name(n, d, k)} persisted on {args.workers} workers in "
+            f"{Xd.numblocks[0]} chunks",
+            file=sys.stderr,
+            flush=True,
+        )
 
         def xp_dask() -> tuple[Any, int]:
             from kmeans_xp import KMeans
@@ -158,10 +190,20 @@ def main(argv: list[str] | None = None) -> int:
             km = KMeans(n_clusters=k, random_state=args.seed).fit(Xd)
             return km.cluster_centers_, int(km.n_iter_)
 
-        run("xp-dask", "kmeans_xp (Dask)", f"Dask, {args.workers} workers", xp_dask,
-            "defaults (k-means|| on Dask)")
-        run("dask-ml", "dask-ml KMeans", f"Dask, {args.workers} workers", dask_ml,
-            "defaults (k-means||)")
+        run(
+            "xp-dask",
+            "kmeans_xp (Dask)",
+            f"Dask, {args.workers} workers",
+            xp_dask,
+            "defaults (k-means|| on Dask)",
+        )
+        run(
+            "dask-ml",
+            "dask-ml KMeans",
+            f"Dask, {args.workers} workers",
+            dask_ml,
+            "defaults (k-means||)",
+        )
     finally:
         client.close()
         cluster.close()
@@ -175,39 +217,79 @@ def main(argv: list[str] | None = None) -> int:
         notes = list(r["notes"])
         if found is not None and found < k:
             notes.append(f"only {found} of {k} clusters")
-        table.append([r["implementation"], r["data"], C.fmt(r.get("time"), ".2f"),
-                      C.fmt(C.ratio(r.get("time"), ml.get("time")), ".2f"), C.fmt(r.get("iters")),
-                      C.fmt(r.get("inertia"), ".6g"),
-                      C.fmt(C.ratio(r.get("inertia"), ref.get("inertia")), ".4f"),
-                      f"{found} / {k}" if found is not None else "—", "; ".join(notes)])
+        table.append(
+            [
+                r["implementation"],
+                r["data"],
+                C.fmt(r.get("time"), ".2f"),
+                C.fmt(C.ratio(r.get("time"), ml.get("time")), ".2f"),
+                C.fmt(r.get("iters")),
+                C.fmt(r.get("inertia"), ".6g"),
+                C.fmt(C.ratio(r.get("inertia"), ref.get("inertia")), ".4f"),
+                f"{found} / {k}" if found is not None else "—",
+                "; ".join(notes),
+            ]
+        )
     xd = by["xp-dask"]
     targets = []
 
     def add(what: str, value: float | None, ok: bool | None, bound: str, miss: str) -> None:
-        targets.append([what, "—" if value is None else f"{value:.3g}", bound,
-                        "not measured" if ok is None else ("yes" if ok else "no"),
-                        "—" if ok in (None, True) else miss])
+        targets.append(
+            [
+                what,
+                "—" if value is None else f"{value:.3g}",
+                bound,
+                "not measured" if ok is None else ("yes" if ok else "no"),
+                "—" if ok in (None, True) else miss,
+            ]
+        )
 
     tr = C.ratio(xd.get("time"), ml.get("time"))
-    add("time, kmeans_xp Dask / dask-ml", tr, None if tr is None else tr <= 0.25, "≤ 0.25",
-        f"{(tr or 0) / 0.25:.2f}× the bound")
+    add(
+        "time, kmeans_xp Dask / dask-ml",
+        tr,
+        None if tr is None else tr <= 0.25,
+        "≤ 0.25",
+        f"{(tr or 0) / 0.25:.2f}× the bound",
+    )
     f = xd.get("found")
-    add("clusters found by kmeans_xp Dask", f, None if f is None else f == k, f"= {k}",
-        f"{k - (f or 0)} missing")
+    add(
+        "clusters found by kmeans_xp Dask",
+        f,
+        None if f is None else f == k,
+        f"= {k}",
+        f"{k - (f or 0)} missing",
+    )
     ir = C.ratio(xd.get("inertia"), ref.get("inertia"))
-    add("inertia, kmeans_xp Dask / kmeans_xp NumPy", ir,
-        None if ir is None else abs(ir - 1) <= 0.01, "within 1 %", f"{abs((ir or 1) - 1) * 100:.2f} % off")
+    add(
+        "inertia, kmeans_xp Dask / kmeans_xp NumPy",
+        ir,
+        None if ir is None else abs(ir - 1) <= 0.01,
+        "within 1 %",
+        f"{abs((ir or 1) - 1) * 100:.2f} % off",
+    )
 
-    md = ["# Dask benchmark: kmeans_xp vs dask-ml", "", C.env_markdown(info), "",
-          f"{C.workload_name(n, d, k)} float32 blobs in {-(-n // chunk)} chunks of {chunk} rows, persisted "
-          f"on a LocalCluster of {args.workers} worker processes × {args.threads_per_worker} thread; "
-          f"random_state={args.seed}; one run each; time until the centers are on the client.", "",
-          C.markdown_table(COLUMNS, table), "", "## Targets (issue 4 / ANCHORS.md)", "",
-          C.markdown_table(["target", "measured", "bound", "met", "miss"], targets)]
+    md = [
+        "# Dask benchmark: kmeans_xp vs dask-ml",
+        "",
+        C.env_markdown(info),
+        "",
+        f"{C.workload_name(n, d, k)} float32 blobs in {-(-n // chunk)} chunks of {chunk} rows, "
+        f"persisted on a LocalCluster of {args.workers} worker processes × "
+        f"{args.threads_per_worker} thread; "
+        f"random_state={args.seed}; one run each; time until the centers are on the client.",
+        "",
+        C.markdown_table(COLUMNS, table),
+        "",
+        "## Targets (issue 4 / ANCHORS.md)",
+        "",
+        C.markdown_table(["target", "measured", "bound", "met", "miss"], targets),
+    ]
     text = "\n".join(md) + "\n"
     (out / "bench_dask.md").write_text(text)
-    (out / "bench_dask.json").write_text(json.dumps({"env": info, "args": vars(args), "rows": rows},
-                                                    indent=1, default=str))
+    (out / "bench_dask.json").write_text(
+        json.dumps({"env": info, "args": vars(args), "rows": rows}, indent=1, default=str)
+    )
     print(text)
     return 0
 

@@ -36,19 +36,32 @@ import os
 import sys
 import time
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
+import _common as C
 
 FULL_SHAPES = ["1000000x32x64", "1000000x128x1024", "4000000x64x256"]
 SMALL_SHAPES = ["20000x16x8", "20000x64x256"]
 SCALING_SHAPES = ["100000x32x64", "1000000x32x64", "10000000x32x64"]
 
-COLUMNS = ["shape", "backend", "implementation", "ms/iter", "× GEMM floor", "× hand-written",
-           "peak extra MiB", "peak × X", "inertia (true)", "inertia × hand-written", "notes"]
+COLUMNS = [
+    "shape",
+    "backend",
+    "implementation",
+    "ms/iter",
+    "× GEMM floor",
+    "× hand-written",
+    "peak extra MiB",
+    "peak × X",
+    "inertia (true)",
+    "inertia × hand-written",
+    "notes",
+]
 
 
 # --------------------------------------------------------------------------
@@ -132,7 +145,7 @@ class CupyBackend(Backend):
         cp = self.cp
         k = Cc.shape[0]
         for _ in range(iters):
-            scores = X @ Cc.T                      # (n, k), materialized
+            scores = X @ Cc.T  # (n, k), materialized
             scores *= -2.0
             scores += (Cc * Cc).sum(axis=1)[None, :]
             labels = scores.argmin(axis=1)
@@ -243,7 +256,8 @@ def xp_algorithms() -> tuple[list[str], dict[str, str]]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 KMeans(3, algorithm=alg, n_init=1, random_state=0).fit(
-                    np.random.default_rng(0).standard_normal((40, 2)).astype(np.float32))
+                    np.random.default_rng(0).standard_normal((40, 2)).astype(np.float32)
+                )
             algos.append(alg)
         except ValueError as exc:
             skipped[alg] = C.short_error(exc)
@@ -263,7 +277,7 @@ def load_flash() -> tuple[Any, str]:
 def true_inertia_dev(be: Backend | None, X_host: np.ndarray, Xd: Any, centers: np.ndarray) -> float:
     """Float64 true inertia; on the GPU through torch or CuPy when available."""
     Cc = np.asarray(centers, dtype=np.float64)
-    if be is None or isinstance(be, TorchBackend) and not be.cuda:
+    if be is None or (isinstance(be, TorchBackend) and not be.cuda):
         return C.true_inertia(X_host, Cc)[0]
     if isinstance(be, TorchBackend):
         torch = be.torch
@@ -288,8 +302,15 @@ def true_inertia_dev(be: Backend | None, X_host: np.ndarray, Xd: Any, centers: n
     return float(total)
 
 
-def run_shape(n: int, d: int, k: int, backends: list[Backend], args: argparse.Namespace,
-              xp_algos: list[str], flash: tuple[Any, str] | None) -> list[dict[str, Any]]:
+def run_shape(
+    n: int,
+    d: int,
+    k: int,
+    backends: list[Backend],
+    args: argparse.Namespace,
+    xp_algos: list[str],
+    flash: tuple[Any, str] | None,
+) -> list[dict[str, Any]]:
     from kmeans_xp import KMeans
 
     shape = C.workload_name(n, d, k)
@@ -298,12 +319,21 @@ def run_shape(n: int, d: int, k: int, backends: list[Backend], args: argparse.Na
     x_bytes = int(X.nbytes)
 
     def row(be: Backend, impl: str, **kw: Any) -> dict[str, Any]:
-        r = {"shape": shape, "backend": be.name, "implementation": impl, "x_bytes": x_bytes,
-             "notes": []}
+        r = {
+            "shape": shape,
+            "backend": be.name,
+            "implementation": impl,
+            "x_bytes": x_bytes,
+            "notes": [],
+        }
         r.update(kw)
         rows.append(r)
-        print(f"[{shape}] {be.name} {impl}: "
-              f"{C.fmt(r.get('ms'), '.3f')} ms/iter {'; '.join(r['notes'])}", file=sys.stderr, flush=True)
+        print(
+            f"[{shape}] {be.name} {impl}: "
+            f"{C.fmt(r.get('ms'), '.3f')} ms/iter {'; '.join(r['notes'])}",
+            file=sys.stderr,
+            flush=True,
+        )
         return r
 
     for be in backends:
@@ -316,7 +346,7 @@ def run_shape(n: int, d: int, k: int, backends: list[Backend], args: argparse.Na
         # GEMM floor
         try:
             be.mem_reset()
-            t = be.time_call(lambda: be.gemm(Xd, Cd), args.reps)
+            t = be.time_call(partial(be.gemm, Xd, Cd), args.reps)
             row(be, "fp32 GEMM X @ C.T (floor)", ms=1e3 * t, peak=be.mem_peak_extra())
         except Exception as exc:
             row(be, "fp32 GEMM X @ C.T (floor)", notes=[f"failed: {C.short_error(exc)}"])
@@ -325,12 +355,17 @@ def run_shape(n: int, d: int, k: int, backends: list[Backend], args: argparse.Na
             be.lloyd(Xd, Cd, 1)
             be.sync()
             be.mem_reset()
-            t, cen = be.time_once(lambda: be.lloyd(Xd, Cd, args.iters))
+            t, cen = be.time_once(partial(be.lloyd, Xd, Cd, args.iters))
             peak = be.mem_peak_extra()
             # the same N+1 iterations as the fits below, for the inertia comparison
             cen = be.lloyd(Xd, Cd, args.iters + 1)
-            row(be, "hand-written Lloyd (n×k scores)", ms=1e3 * t / args.iters, peak=peak,
-                inertia=true_inertia_dev(be, X, Xd, be.to_host(cen)))
+            row(
+                be,
+                "hand-written Lloyd (n×k scores)",
+                ms=1e3 * t / args.iters,
+                peak=peak,
+                inertia=true_inertia_dev(be, X, Xd, be.to_host(cen)),
+            )
         except Exception as exc:
             row(be, "hand-written Lloyd (n×k scores)", notes=[f"failed: {C.short_error(exc)}"])
         be.free()
@@ -338,7 +373,7 @@ def run_shape(n: int, d: int, k: int, backends: list[Backend], args: argparse.Na
         for alg in xp_algos:
             impl = f"kmeans_xp {alg}"
 
-            def run(m: int, alg: str = alg) -> tuple[Any, int]:
+            def run(m: int, alg: str = alg, Xd: Any = Xd, Cd: Any = Cd) -> tuple[Any, int]:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     km = KMeans(k, init=Cd, n_init=1, max_iter=m, tol=0.0, algorithm=alg).fit(Xd)
@@ -346,8 +381,13 @@ def run_shape(n: int, d: int, k: int, backends: list[Backend], args: argparse.Na
 
             try:
                 s, cen, peak = fit_per_iter(be, run, args.iters)
-                row(be, impl, ms=1e3 * s, peak=peak,
-                    inertia=true_inertia_dev(be, X, Xd, be.to_host(cen)))
+                row(
+                    be,
+                    impl,
+                    ms=1e3 * s,
+                    peak=peak,
+                    inertia=true_inertia_dev(be, X, Xd, be.to_host(cen)),
+                )
             except Exception as exc:
                 row(be, impl, notes=[f"failed: {C.short_error(exc)}"])
             be.free()
@@ -358,16 +398,21 @@ def run_shape(n: int, d: int, k: int, backends: list[Backend], args: argparse.Na
             else:
                 fn, label = flash
 
-                def frun(m: int) -> tuple[Any, int]:
+                def frun(m: int, fn: Any = fn, Xd: Any = Xd, Cd: Any = Cd) -> tuple[Any, int]:
                     out = fn(Xd[None], k, max_iters=m, tol=0.0, init_centroids=Cd[None].clone())
                     n_it = int(out[2]) if len(out) > 2 else m
                     return out[1][0], n_it
 
                 try:
                     s, cen, peak = fit_per_iter(be, frun, args.iters)
-                    row(be, "flash-kmeans", ms=1e3 * s, peak=peak,
+                    row(
+                        be,
+                        "flash-kmeans",
+                        ms=1e3 * s,
+                        peak=peak,
                         inertia=true_inertia_dev(be, X, Xd, be.to_host(cen)),
-                        notes=[label + " (TF32 dot by default)"])
+                        notes=[label + " (TF32 dot by default)"],
+                    )
                 except Exception as exc:
                     row(be, "flash-kmeans", notes=[f"failed: {C.short_error(exc)}"])
                 be.free()
@@ -376,7 +421,9 @@ def run_shape(n: int, d: int, k: int, backends: list[Backend], args: argparse.Na
     # ratios within the shape and backend
     for r in rows:
         same = [q for q in rows if q["backend"] == r["backend"]]
-        floor = next((q.get("ms") for q in same if q["implementation"].startswith("fp32 GEMM")), None)
+        floor = next(
+            (q.get("ms") for q in same if q["implementation"].startswith("fp32 GEMM")), None
+        )
         hand = next((q for q in same if q["implementation"].startswith("hand-written")), {})
         r["x_floor"] = C.ratio(r.get("ms"), floor)
         r["x_hand"] = C.ratio(r.get("ms"), hand.get("ms"))
@@ -388,70 +435,130 @@ def target_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     out = []
 
     def find(shape: str, impl: str) -> dict[str, Any] | None:
-        return next((r for r in rows if r["shape"] == shape and r["backend"] == "cupy"
-                     and r["implementation"] == impl and r.get("ms") is not None), None)
+        return next(
+            (
+                r
+                for r in rows
+                if r["shape"] == shape
+                and r["backend"] == "cupy"
+                and r["implementation"] == impl
+                and r.get("ms") is not None
+            ),
+            None,
+        )
 
     def add(what: str, value: float | None, bound: float, unit: str = "") -> None:
         if value is None:
             out.append([what, "—", f"≤ {bound:g}{unit}", "not measured", "—"])
         else:
             met = value <= bound
-            out.append([what, f"{value:.3g}{unit}", f"≤ {bound:g}{unit}", "yes" if met else "no",
-                        "—" if met else f"{value / bound:.2f}× the bound"])
+            out.append(
+                [
+                    what,
+                    f"{value:.3g}{unit}",
+                    f"≤ {bound:g}{unit}",
+                    "yes" if met else "no",
+                    "—" if met else f"{value / bound:.2f}× the bound",
+                ]
+            )
 
     r = find("1000000×128×1024", "kmeans_xp lloyd")
     add("CuPy exact fp32 per iteration / GEMM floor, 1M×128×1024", r and r.get("x_floor"), 1.3)
     r = find("1000000×32×64", "kmeans_xp lloyd")
     add("CuPy exact fp32 per iteration, 1M×32×64", r and r.get("ms"), 1.0, " ms")
     for r in rows:
-        if r["implementation"] == "kmeans_xp lloyd" and r["backend"] == "cupy" and r.get("peak") is not None:
+        if (
+            r["implementation"] == "kmeans_xp lloyd"
+            and r["backend"] == "cupy"
+            and r.get("peak") is not None
+        ):
             bound = 0.5 * r["x_bytes"] + 32 * 8 * _kd(r["shape"])
             add(f"CuPy peak extra memory / (0.5× X + O(k·d)), {r['shape']}", r["peak"] / bound, 1.0)
     return out
 
 
 def _kd(shape: str) -> int:
-    n, d, k = C.parse_workload(shape)
+    _, d, k = C.parse_workload(shape)
     return k * d
 
 
-def write_outputs(out: Any, info: dict[str, Any], args: argparse.Namespace,
-                  rows: list[dict[str, Any]], notes: list[str]) -> str:
+def write_outputs(
+    out: Any,
+    info: dict[str, Any],
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    notes: list[str],
+) -> str:
     """Write bench_gpu.{md,json} and bench_gpu_short.md; return the markdown."""
-    table = [[r["shape"], r["backend"], r["implementation"], C.fmt(r.get("ms"), ".3f"),
-              C.fmt(r.get("x_floor"), ".2f"), C.fmt(r.get("x_hand"), ".2f"),
-              C.fmt(C.mib(r.get("peak")), ".1f"), C.fmt(C.ratio(r.get("peak"), r["x_bytes"]), ".2f"),
-              C.fmt(r.get("inertia"), ".7g"), C.fmt(r.get("x_hand_inertia"), ".5f"),
-              "; ".join(r["notes"])] for r in rows]
+    table = [
+        [
+            r["shape"],
+            r["backend"],
+            r["implementation"],
+            C.fmt(r.get("ms"), ".3f"),
+            C.fmt(r.get("x_floor"), ".2f"),
+            C.fmt(r.get("x_hand"), ".2f"),
+            C.fmt(C.mib(r.get("peak")), ".1f"),
+            C.fmt(C.ratio(r.get("peak"), r["x_bytes"]), ".2f"),
+            C.fmt(r.get("inertia"), ".7g"),
+            C.fmt(r.get("x_hand_inertia"), ".5f"),
+            "; ".join(r["notes"]),
+        ]
+        for r in rows
+    ]
     if not rows:
         table = [["—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "skipped: no GPU backend"]]
-    md = ["# GPU benchmark: kmeans_xp vs hand-written Lloyd, GEMM floor, flash-kmeans", "",
-          C.env_markdown(info), f"- devices: {', '.join(info['devices']) or 'none'}", "",
-          f"ms per Lloyd iteration, float32, same data and initial centers; fits timed as "
-          f"(t({args.iters + 1} it) − t(1 it)) / {args.iters}; hand-written: {args.iters} "
-          "iterations / count; GEMM: median. Ratios within the same backend. Inertia: true, float64, "
-          f"after {args.iters + 1} iterations (the hand-written Lloyd and flash-kmeans keep an empty "
-          "cluster's center where kmeans_xp relocates it as scikit-learn does, so their inertia "
-          "can differ when a cluster empties).", "",
-          C.markdown_table(COLUMNS, table), "", "## Targets (issue 4)", "",
-          C.markdown_table(["target", "measured", "bound", "met", "miss"], target_rows(rows))]
+    md = [
+        "# GPU benchmark: kmeans_xp vs hand-written Lloyd, GEMM floor, flash-kmeans",
+        "",
+        C.env_markdown(info),
+        f"- devices: {', '.join(info['devices']) or 'none'}",
+        "",
+        f"ms per Lloyd iteration, float32, same data and initial centers; fits timed as "
+        f"(t({args.iters + 1} it) − t(1 it)) / {args.iters}; hand-written: {args.iters} "
+        "iterations / count; GEMM: median. Ratios within the same backend. Inertia: true, float64, "
+        f"after {args.iters + 1} iterations (the hand-written Lloyd and flash-kmeans keep an empty "
+        "cluster's center where kmeans_xp relocates it as scikit-learn does, so their inertia "
+        "can differ when a cluster empties).",
+        "",
+        C.markdown_table(COLUMNS, table),
+        "",
+        "## Targets (issue 4)",
+        "",
+        C.markdown_table(["target", "measured", "bound", "met", "miss"], target_rows(rows)),
+    ]
     md += [""] + [f"- {n}" for n in notes]
     text = "\n".join(md) + "\n"
     short = C.markdown_table(
         ["shape", "backend", "implementation", "ms/iter", "× floor"],
-        [[r["shape"], r["backend"], r["implementation"], C.fmt(r.get("ms"), ".3f"),
-          C.fmt(r.get("x_floor"), ".2f")] for r in rows] or [["—", "—", "skipped", "—", "—"]])
+        [
+            [
+                r["shape"],
+                r["backend"],
+                r["implementation"],
+                C.fmt(r.get("ms"), ".3f"),
+                C.fmt(r.get("x_floor"), ".2f"),
+            ]
+            for r in rows
+        ]
+        or [["—", "—", "skipped", "—", "—"]],
+    )
     (out / "bench_gpu.md").write_text(text)
     (out / "bench_gpu_short.md").write_text(short + "\n")
-    (out / "bench_gpu.json").write_text(json.dumps({"env": info, "args": vars(args), "notes": notes,
-                                                   "rows": rows}, indent=1, default=str))
+    (out / "bench_gpu.json").write_text(
+        json.dumps(
+            {"env": info, "args": vars(args), "notes": notes, "rows": rows}, indent=1, default=str
+        )
+    )
     return text
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--small", action="store_true", help="tiny shapes (a dry run)")
-    p.add_argument("--shapes", help="comma-separated NxDxK (default: %s)" % ",".join(FULL_SHAPES))
+    p.add_argument("--shapes", help=f"comma-separated NxDxK (default: {','.join(FULL_SHAPES)})")
     p.add_argument("--scaling", action="store_true", help="add n = 1e5, 1e6, 1e7 at d=32, k=64")
     p.add_argument("--iters", type=int, default=10)
     p.add_argument("--reps", type=int, default=10, help="repeats of the GEMM floor (median)")
@@ -459,16 +566,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backends", default="cupy,torch", help="cupy,torch (default both)")
     p.add_argument("--cpu", action="store_true", help="let the torch part run on the CPU (dry run)")
     p.add_argument("--no-flash", action="store_true")
-    p.add_argument("--budget", type=float, default=420.0,
-                   help="seconds; shapes not started by then are skipped (default 420)")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=420.0,
+        help="seconds; shapes not started by then are skipped (default 420)",
+    )
     p.add_argument("--out", help="output folder (default $OUT, else benchmarks/out)")
     args = p.parse_args(argv)
     start = time.perf_counter()
     out = C.out_dir(args.out or os.environ.get("OUT") or None)
-    shapes = args.shapes.split(",") if args.shapes else (SMALL_SHAPES if args.small else FULL_SHAPES)
+    shapes = (
+        args.shapes.split(",") if args.shapes else (SMALL_SHAPES if args.small else FULL_SHAPES)
+    )
     if args.scaling:
-        shapes += [s for s in (["20000x32x64", "50000x32x64"] if args.small else SCALING_SHAPES)
-                   if s not in shapes]
+        shapes += [
+            s
+            for s in (["20000x32x64", "50000x32x64"] if args.small else SCALING_SHAPES)
+            if s not in shapes
+        ]
     if args.small:
         args.iters = min(args.iters, 3)
         args.reps = min(args.reps, 3)
@@ -496,8 +612,10 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"flash-kmeans skipped: not importable ({C.short_error(exc)})")
     xp_algos, skipped = xp_algorithms()
     notes += [f"kmeans_xp algorithm={a!r} not measured: {why}" for a, why in skipped.items()]
-    notes.append("kmeans_xp reduced-precision (TF32) mode: not measured (no such option in this "
-                 "kmeans_xp yet)")
+    notes.append(
+        "kmeans_xp reduced-precision (TF32) mode: not measured (no such option in this "
+        "kmeans_xp yet)"
+    )
 
     info = C.env_info(["numpy", "cupy", "torch", "kmeans_xp", "flash_kmeans", "triton"])
     info["devices"] = sorted({getattr(b, "device_name", "?") for b in backends})
@@ -509,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             n, d, k = C.parse_workload(s)
             rows += run_shape(n, d, k, backends, args, xp_algos, flash)
-            write_outputs(out, info, args, rows, notes + ["(partial: written after each shape)"])
+            write_outputs(out, info, args, rows, [*notes, "(partial: written after each shape)"])
     else:
         notes.append("no GPU backend usable: nothing measured (skipped)")
     text = write_outputs(out, info, args, rows, notes)
