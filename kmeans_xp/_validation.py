@@ -1,10 +1,26 @@
-"""Input checks shared by the estimators. Pure Array API: takes ``xp``."""
+"""Input checks shared by the estimators. Pure Array API: takes ``xp``.
+
+Two parts:
+
+- **Parameters**, declared once: each estimator has a table of constraints
+  (``KMEANS_CONSTRAINTS``, ``MINIBATCH_CONSTRAINTS``, ``SPHERICAL_CONSTRAINTS``,
+  built on ``COMMON_CONSTRAINTS``) checked by :func:`validate_params`, which
+  raises :class:`InvalidParameterError` with scikit-learn's wording, so the
+  same mistake gets the same exception and message on every estimator. A small
+  copy of scikit-learn's ``sklearn.utils._param_validation`` (no run-time
+  dependency on it).
+- **Data**: :func:`check_data`, :func:`prepare_sample_weight`, namespaces and
+  devices (:func:`get_namespace`), with the backend-specific preparation of
+  the inputs in ``_backend._inputs``.
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,15 +30,34 @@ from . import _backend
 from ._base import ConvergenceWarningBase, NotFittedErrorBase
 
 __all__ = [
+    "COMMON_CONSTRAINTS",
+    "KMEANS_CONSTRAINTS",
+    "MINIBATCH_CONSTRAINTS",
+    "SPHERICAL_CONSTRAINTS",
     "ConvergenceWarning",
     "DTypeError",
+    "Interval",
+    "InvalidParameterError",
     "NotFittedError",
+    "SampleWeight",
+    "StrOptions",
     "check_data",
     "check_init_array",
     "check_random_state",
     "check_sample_weight",
     "get_namespace",
+    "prepare_sample_weight",
+    "validate_params",
 ]
+
+try:  # pragma: no cover - exercised in both configurations
+    from sklearn.utils._param_validation import (
+        InvalidParameterError as _InvalidParameterErrorBase,
+    )
+except ImportError:  # pragma: no cover
+
+    class _InvalidParameterErrorBase(ValueError, TypeError):  # type: ignore[no-redef]
+        """Base of kmeans_xp's InvalidParameterError when scikit-learn is absent."""
 
 
 class NotFittedError(NotFittedErrorBase):
@@ -50,11 +85,219 @@ class DTypeError(TypeError, ValueError):
     """
 
 
-def get_namespace(*arrays: Any) -> tuple[Any, Any]:
+class InvalidParameterError(_InvalidParameterErrorBase):
+    """A parameter of an invalid type or value.
+
+    Both a ``ValueError`` and a ``TypeError`` (as scikit-learn's, whose
+    ``InvalidParameterError`` it also derives from when scikit-learn is
+    installed), so code catching either keeps working.
+    """
+
+
+# ------------------------------------------------------------- constraints
+# A parameter is valid when it satisfies one of the constraints of its list.
+# A constraint is one of: an ``Interval``, a ``StrOptions``, ``None`` (the
+# value None), ``callable`` (any callable), or one of the strings "boolean",
+# "array-like", "random_state", "verbose".
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+class Interval:
+    """Numbers of ``type`` (``numbers.Integral`` or ``numbers.Real``) in an interval.
+
+    ``left`` / ``right`` None mean -inf / +inf; ``closed`` is "left", "right",
+    "both" or "neither" (as scikit-learn's). Booleans are refused, and so is
+    NaN; an infinite value is accepted only where the interval contains it
+    (an unbounded side closed, as in scikit-learn).
+    """
+
+    def __init__(self, type: Any, left: float | None, right: float | None, *, closed: str) -> None:
+        if type not in (numbers.Integral, numbers.Real):
+            raise ValueError(f"type must be numbers.Integral or numbers.Real, got {type!r}")
+        if closed not in ("left", "right", "both", "neither"):
+            raise ValueError(f"closed must be 'left', 'right', 'both' or 'neither', got {closed!r}")
+        if left is not None and right is not None and right <= left:
+            raise ValueError(f"right must be > left, got left={left}, right={right}")
+        self.type = type
+        self.left = left
+        self.right = right
+        self.closed = closed
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        if _is_bool(value) or not isinstance(value, self.type):
+            return False
+        if not isinstance(value, numbers.Integral) and math.isnan(value):
+            return False
+        left = -math.inf if self.left is None else self.left
+        right = math.inf if self.right is None else self.right
+        if value < left or (value == left and self.closed in ("right", "neither")):
+            return False
+        return not (value > right or (value == right and self.closed in ("left", "neither")))
+
+    def __str__(self) -> str:
+        integral = self.type is numbers.Integral
+        kind = "an int" if integral else "a float"
+
+        def bound(b: float | None, default: str) -> str:
+            if b is None:
+                return default
+            return str(int(b)) if integral else str(float(b))
+
+        lb = "[" if self.closed in ("left", "both") else "("
+        rb = "]" if self.closed in ("right", "both") else ")"
+        return f"{kind} in the range {lb}{bound(self.left, '-inf')}, {bound(self.right, 'inf')}{rb}"
+
+
+class StrOptions:
+    """One of a set of strings."""
+
+    def __init__(self, options: set[str] | frozenset[str]) -> None:
+        self.options = frozenset(options)
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.options
+
+    def __str__(self) -> str:
+        # sorted: a set's order changes from one process to the next
+        return "a str among {" + ", ".join(repr(o) for o in sorted(self.options)) + "}"
+
+
+class _Named:
+    """A constraint given by a name ("boolean", ...) or a builtin (None, callable)."""
+
+    def __init__(self, test: Any, text: str) -> None:
+        self._test = test
+        self._text = text
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return bool(self._test(value))
+
+    def __str__(self) -> str:
+        return self._text
+
+
+def _is_array_like(value: Any) -> bool:
+    """scikit-learn's array-like: has a length, a shape or ``__array__``; not a
+    scalar (a string is a scalar) and not a sparse matrix."""
+    if isinstance(value, (str, bytes)) or np.isscalar(value):
+        return False
+    if type(value).__module__.startswith("scipy.sparse"):
+        return False
+    return hasattr(value, "__len__") or hasattr(value, "shape") or hasattr(value, "__array__")
+
+
+_RANDOM_STATE_INT = Interval(numbers.Integral, 0, 2**32 - 1, closed="both")
+_VERBOSE_INT = Interval(numbers.Integral, 0, None, closed="left")
+
+_NAMED = {
+    "boolean": _Named(_is_bool, "an instance of 'bool' or an instance of 'numpy.bool'"),
+    "array-like": _Named(_is_array_like, "an array-like"),
+    "random_state": _Named(
+        lambda v: (
+            v is None
+            or isinstance(v, np.random.RandomState)
+            or _RANDOM_STATE_INT.is_satisfied_by(v)
+        ),
+        f"{_RANDOM_STATE_INT}, an instance of 'numpy.random.mtrand.RandomState' or None",
+    ),
+    "verbose": _Named(
+        lambda v: _is_bool(v) or _VERBOSE_INT.is_satisfied_by(v),
+        f"{_VERBOSE_INT}, an instance of 'bool' or an instance of 'numpy.bool'",
+    ),
+}
+_NONE = _Named(lambda v: v is None, "None")
+_CALLABLE = _Named(callable, "a callable")
+
+
+def _make_constraint(c: Any) -> Any:
+    if c is None:
+        return _NONE
+    if c is callable:
+        return _CALLABLE
+    if isinstance(c, str):
+        if c not in _NAMED:
+            raise ValueError(f"unknown constraint {c!r}; known: {sorted(_NAMED)}")
+        return _NAMED[c]
+    if isinstance(c, (Interval, StrOptions, _Named)):
+        return c
+    raise TypeError(f"unknown constraint {c!r}")
+
+
+def validate_params(
+    params: Mapping[str, Any], constraints: Mapping[str, list[Any]], *, caller: str
+) -> None:
+    """Check every parameter of ``params`` that has an entry in ``constraints``.
+
+    A parameter is valid when it satisfies one of its constraints; otherwise
+    :class:`InvalidParameterError`, with scikit-learn's wording::
+
+        The 'tol' parameter of KMeans must be a float in the range [0.0, inf).
+        Got 'x' instead.
+
+    ``caller`` names the estimator (or function) in the message.
+    """
+    for name, value in params.items():
+        if name not in constraints:
+            continue
+        options = [_make_constraint(c) for c in constraints[name]]
+        if any(c.is_satisfied_by(value) for c in options):
+            continue
+        texts = [str(c) for c in options]
+        allowed = texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} or {texts[-1]}"
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {caller} must be {allowed}. Got {value!r} instead."
+        )
+
+
+#: Method names of ``init`` (an array of centers or a callable is also valid).
+INIT_METHODS = frozenset({"k-means++", "k-means||", "random"})
+
+#: The parameters the three estimators share (scikit-learn's ``_BaseKMeans``
+#: table, plus ``chunk_bytes``). ``tol`` is finite as in scikit-learn
+#: (``[0.0, inf)``: ``tol=inf`` is refused).
+COMMON_CONSTRAINTS: dict[str, list[Any]] = {
+    "n_clusters": [Interval(numbers.Integral, 1, None, closed="left")],
+    "init": [StrOptions(INIT_METHODS), callable, "array-like"],
+    "n_init": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+    "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+    "tol": [Interval(numbers.Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+    "random_state": ["random_state"],
+    "chunk_bytes": [None, Interval(numbers.Integral, 1, None, closed="left")],
+}
+
+KMEANS_CONSTRAINTS: dict[str, list[Any]] = {
+    **COMMON_CONSTRAINTS,
+    "algorithm": [StrOptions({"lloyd", "hamerly", "elkan", "auto"})],
+}
+
+MINIBATCH_CONSTRAINTS: dict[str, list[Any]] = {
+    **COMMON_CONSTRAINTS,
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "compute_labels": ["boolean"],
+    "max_no_improvement": [Interval(numbers.Integral, 0, None, closed="left"), None],
+    "init_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "reassignment_ratio": [Interval(numbers.Real, 0, None, closed="left")],
+}
+
+SPHERICAL_CONSTRAINTS: dict[str, list[Any]] = {**COMMON_CONSTRAINTS}
+
+
+def get_namespace(
+    *arrays: Any, fitted: Any = None, estimator: str | None = None
+) -> tuple[Any, Any]:
     """Namespace and device of the arrays (all must share both).
 
     Python sequences and objects that are not arrays are converted with NumPy
     first, so lists work as they do in scikit-learn.
+
+    ``fitted`` (in ``predict``, ``transform``, ``score``): the fitted centers.
+    Input from another library or device than theirs is refused with a message
+    that says the model was fitted on that library (``estimator`` names the
+    model); input that is not an array (a list) takes the centers' namespace.
     """
     arrays = tuple(a for a in arrays if a is not None)
     names = []
@@ -64,6 +307,28 @@ def get_namespace(*arrays: Any) -> tuple[Any, Any]:
         except TypeError:
             names.append(None)
     real = [n for n in names if n is not None]
+    if fitted is not None:
+        fxp = array_namespace(fitted)
+        foreign = [n for n in real if n is not fxp]
+        if foreign:
+            raise TypeError(
+                _backend.fitted_mismatch_message(
+                    estimator or "the estimator",
+                    _backend.backend_name(fxp),
+                    _backend.backend_name(foreign[0]),
+                )
+            )
+        fdev = _backend.device_of(fitted)
+        for a, n in zip(arrays, names, strict=True):
+            if n is not None and _backend.device_of(a) != fdev:
+                raise ValueError(
+                    f"{estimator or 'the estimator'} was fitted on device {fdev!r}; pass "
+                    f"input on the same device or refit (got input on "
+                    f"{_backend.device_of(a)!r})"
+                )
+        arrays = (*arrays, fitted)
+        names.append(fxp)
+        real.append(fxp)
     if real and any(n is not real[0] for n in real):
         kinds = sorted({_backend.backend_name(n) for n in real})
         raise TypeError(
@@ -73,7 +338,7 @@ def get_namespace(*arrays: Any) -> tuple[Any, Any]:
         )
     xp = real[0] if real else array_namespace(np.empty(0))
     devices = []
-    for a, n in zip(arrays, names):
+    for a, n in zip(arrays, names, strict=True):
         if n is not None:
             devices.append(_backend.device_of(a))
     if devices and any(d != devices[0] for d in devices):
@@ -88,26 +353,69 @@ def get_namespace(*arrays: Any) -> tuple[Any, Any]:
 
 
 def as_array(xp: Any, a: Any, device: Any, name: str) -> Any:
-    """``a`` as an array of ``xp`` (lists and host data converted)."""
+    """``a`` as an array of ``xp`` (lists and host data converted).
+
+    Backend-specific inputs are prepared first (``_backend.prepare_input``:
+    torch grad / meta tensors, masked arrays, pandas, Dask unknown chunks).
+    Object arrays holding numbers are converted to float64; text is refused.
+    """
+    a = _backend.prepare_input(a, name)
+    if isinstance(a, np.ndarray) and a.dtype == object:
+        return _backend.from_host(xp, _object_to_float(a, name), device)
     if is_array_api_obj(a):
         return a
     if hasattr(a, "toarray") or type(a).__module__.startswith("scipy.sparse"):
         raise TypeError(
-            f"{name} is a sparse matrix; kmeans_xp needs a dense array "
-            "(convert with .toarray())"
+            f"{name} is a sparse matrix; kmeans_xp needs a dense array (convert with .toarray())"
         )
     try:
         host = np.asarray(a)
     except Exception as exc:
         raise TypeError(f"{name} could not be converted to an array: {exc}") from exc
     if host.dtype == object:
-        raise DTypeError(
-            f"{name} has dtype object; expected real numbers (convert it with "
-            "np.asarray(X, dtype=float) if its entries are numbers)"
-        )
+        host = _object_to_float(host, name)
     if host.dtype.kind in "USV":
         raise DTypeError(f"{name} has dtype {host.dtype} (text or bytes); expected real numbers")
     return _backend.from_host(xp, host, device)
+
+
+def _object_to_float(host: np.ndarray, name: str) -> np.ndarray:
+    """An object array of real numbers as float64; anything else refused by kind."""
+    seen: dict[type, Any] = {}
+    for v in host.flat:
+        seen.setdefault(type(v), v)
+    for kind, example in seen.items():
+        if issubclass(kind, numbers.Real) and not issubclass(kind, (str, bytes)):
+            continue
+        if example is None or kind.__name__ == "NAType":
+            raise ValueError(
+                f"{name} contains missing values (NaN/pd.NA): found {example!r} in an "
+                "object array; remove or impute them before clustering"
+            )
+        if issubclass(kind, (str, bytes, np.str_, np.bytes_)):
+            raise DTypeError(
+                f"{name} has dtype object and holds text ({example!r}); expected real "
+                "numbers: convert the text to numbers first"
+            )
+        if issubclass(kind, numbers.Complex):
+            raise DTypeError(
+                f"{name} has dtype object and holds complex numbers ({example!r}): "
+                "Complex data not supported; expected real numbers"
+            )
+        try:
+            float(example)
+        except (TypeError, ValueError):
+            raise DTypeError(
+                f"{name} has dtype object and holds {kind.__name__} entries "
+                f"({example!r}); expected real numbers"
+            ) from None
+    try:
+        return host.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DTypeError(
+            f"{name} has dtype object and could not be converted to float64 ({exc}); "
+            "expected real numbers"
+        ) from exc
 
 
 def _float_dtype_for(xp: Any, dtype: Any, device: Any, name: str) -> Any:
@@ -143,12 +451,21 @@ def check_data(
     n_features: int | None = None,
     check_finite: bool = True,
     estimator: str | None = None,
+    check_small: bool | None = None,
 ) -> Any:
     """Validate a 2-D sample matrix and cast it to a floating dtype.
 
     Returns the array itself when it already has the right dtype (no copy).
     ``n_features`` checks the number of columns against a fitted estimator
     (named ``estimator`` in the error message).
+
+    With ``check_finite``, values whose squared distances would overflow are
+    refused, and with ``check_small`` values whose squared distances would
+    underflow (all differences tiny, for example data at 1e-170). The default
+    of ``check_small`` is True for the data of a fit (``dtype`` and
+    ``n_features`` not given) and False otherwise: in ``predict`` a few close
+    samples are measured against centers at the fit's scale. Estimators that
+    only use directions (SphericalKMeans) pass False.
     """
     X = as_array(xp, X, device, name)
     try:
@@ -160,7 +477,9 @@ def check_data(
     if X.ndim != 2:
         hint = (
             f" Reshape your data: {name}.reshape(-1, 1) for a single feature, "
-            f"{name}.reshape(1, -1) for a single sample." if X.ndim == 1 else ""
+            f"{name}.reshape(1, -1) for a single sample."
+            if X.ndim == 1
+            else ""
         )
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, n_features), got "
@@ -183,10 +502,20 @@ def check_data(
             f"{name} has {d} features, but {who} is expecting {n_features} features "
             f"as input: this estimator was fitted with {n_features} features"
         )
+    if check_small is None:
+        check_small = dtype is None and n_features is None
     target = dtype if dtype is not None else _float_dtype_for(xp, X.dtype, device, name)
+    original = None
     if X.dtype != target:
+        original = X
         X = xp.astype(X, target)
     if check_finite and not _all_finite(xp, X, device):
+        if (
+            original is not None
+            and xp.isdtype(original.dtype, "real floating")
+            and _all_finite(xp, original, device)
+        ):
+            raise _cast_overflow_error(xp, original, target, name, fitted=dtype is not None)
         n_nan = int(xp.sum(xp.astype(xp.isnan(X), xp.int32)))
         what = "NaN" if n_nan else "infinity"
         raise ValueError(
@@ -194,8 +523,23 @@ def check_data(
             "values before clustering"
         )
     if check_finite:
-        _check_magnitude(xp, X, name)
+        _check_magnitude(xp, X, name, check_small=check_small)
     return X
+
+
+def _cast_overflow_error(
+    xp: Any, original: Any, target: Any, name: str, *, fitted: bool
+) -> ValueError:
+    """Finite values that became infinite on the cast to a narrower float."""
+    big = float(_backend.to_host(xp, xp.max(xp.abs(original))))
+    limit = float(xp.finfo(target).max)
+    why = f" (the model was fitted on {target} data)" if fitted else ""
+    fix = f"rescale {name}" + (" or refit on float64 data" if fitted else "")
+    return ValueError(
+        f"{name} has finite values too large for {target}{why}: the largest |value| "
+        f"{big:.3g} overflows the largest {target} {limit:.3g} on the cast from "
+        f"{original.dtype}; {fix}"
+    )
 
 
 def _finite_block(xp: Any, Xb: Any) -> tuple[tuple[()], tuple[Any]]:
@@ -215,13 +559,19 @@ def _all_finite(xp: Any, X: Any, device: Any) -> bool:
     return bool(ok)
 
 
-def _check_magnitude(xp: Any, X: Any, name: str) -> None:
+def _check_magnitude(xp: Any, X: Any, name: str, *, check_small: bool = False) -> None:
     """A clear error when the squared distances of ``X`` would overflow its dtype.
 
     Every pass forms squared norms and distances of rows and centers (in the
     raw frame or shifted by the mean), and sums up to ``n_samples`` of them
     (inertia, k-means++ potential, variance). All are bounded by ``bound``:
     the largest squared norm in either frame, from per-feature extremes.
+
+    With ``check_small``, also when they would underflow: the largest
+    difference between two values of a feature, squared, is below the
+    smallest normal number of the dtype (so every squared distance is
+    subnormal or zero and samples look like duplicates). Data whose rows are
+    all equal (no difference at all) is valid.
     """
     hi = _backend.to_host(xp, xp.max(X, axis=0)).astype(np.float64)
     lo = _backend.to_host(xp, xp.min(X, axis=0)).astype(np.float64)
@@ -238,6 +588,17 @@ def _check_magnitude(xp: Any, X: Any, name: str) -> None:
             f"overflow (largest |value| {big:.3g}, {n} samples); rescale {name} "
             "(for example divide it by its standard deviation) or use float64"
         )
+    if check_small:
+        with np.errstate(over="ignore", invalid="ignore"):
+            spread = float(np.max(hi - lo))
+        tiny = float(xp.finfo(X.dtype).smallest_normal)
+        if spread > 0.0 and spread * spread < tiny:
+            raise ValueError(
+                f"{name} has values too small for {X.dtype}: squared distances would "
+                f"underflow (largest difference between two values of a feature "
+                f"{spread:.3g}, squared below {tiny:.3g}); rescale {name} (for example "
+                "divide it by its standard deviation)"
+            )
 
 
 def check_sample_weight(
@@ -251,13 +612,10 @@ def check_sample_weight(
     else:
         w = as_array(xp, sample_weight, device, "sample_weight")
         if not xp.isdtype(w.dtype, ("real floating", "integral", "bool")):
-            raise TypeError(
-                f"sample_weight has dtype {w.dtype}; expected real numbers"
-            )
+            raise TypeError(f"sample_weight has dtype {w.dtype}; expected real numbers")
         if w.ndim != 1 or w.shape[0] != n_samples:
             raise ValueError(
-                f"sample_weight must have shape ({n_samples},) to match X, got "
-                f"{tuple(w.shape)}"
+                f"sample_weight must have shape ({n_samples},) to match X, got {tuple(w.shape)}"
             )
         if w.dtype != dtype:
             w = xp.astype(w, dtype)
@@ -270,7 +628,97 @@ def check_sample_weight(
     return w
 
 
-def check_init_array(xp: Any, init: Any, n_clusters: int, n_features: int, dtype: Any, device: Any) -> Any:
+@dataclass(frozen=True)
+class SampleWeight:
+    """Validated sample weights, scaled so that they cannot overflow.
+
+    ``array``: None for unit or uniform weights (the result does not depend
+    on a common factor), else the weights divided by ``scale``, in the data
+    dtype, the largest in [1, 2). ``scale``: a Python float, the factor that
+    weighted sums (``inertia_``) are multiplied by to be in the units of the
+    given weights; a power of two when ``array`` is given (so the division
+    is exact: integer weights stay exact), the common weight otherwise (1.0
+    for None).
+    """
+
+    array: Any
+    scale: float
+
+
+def prepare_sample_weight(
+    xp: Any, sample_weight: Any, n_samples: int, dtype: Any, device: Any
+) -> SampleWeight:
+    """Check ``sample_weight`` and scale it so that no sum can overflow.
+
+    The scale is found, and applied, before the cast to the data ``dtype``
+    (in float64 where the device has it), so float64 weights of 1e36 or
+    1e300 / n with float32 data, or weights whose sum overflows float64, give
+    the same clustering as weights of 1. Weights so spread that the smallest
+    positive one would be below the smallest normal number of ``dtype`` after
+    scaling are refused (they would silently count as 0, or lose their
+    precision): a ``ValueError`` naming ``sample_weight``.
+    """
+    if sample_weight is None:
+        return SampleWeight(None, 1.0)
+    if isinstance(sample_weight, numbers.Number) and not is_array_api_obj(sample_weight):
+        if not isinstance(sample_weight, numbers.Real):
+            raise TypeError(
+                f"sample_weight is {type(sample_weight).__name__} {sample_weight!r}; "
+                "expected real numbers"
+            )
+        value = float(sample_weight)
+        if not math.isfinite(value):
+            raise ValueError("sample_weight contains NaN or infinity")
+        if value < 0:
+            raise ValueError("sample_weight has negative values; weights must be >= 0")
+        if value == 0:
+            raise ValueError("sample_weight is all zero; at least one weight must be positive")
+        return SampleWeight(None, value)
+    w = as_array(xp, sample_weight, device, "sample_weight")
+    if not xp.isdtype(w.dtype, ("real floating", "integral", "bool")):
+        raise TypeError(f"sample_weight has dtype {w.dtype}; expected real numbers")
+    if w.ndim != 1 or w.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},) to match X, got {tuple(w.shape)}"
+        )
+    wide = xp.float64 if _backend.has_float64(xp, device) else xp.float32
+    if w.dtype != wide:
+        w = xp.astype(w, wide)
+    if not bool(xp.all(xp.isfinite(w))):
+        raise ValueError("sample_weight contains NaN or infinity")
+    if bool(xp.any(w < 0)):
+        raise ValueError("sample_weight has negative values; weights must be >= 0")
+    largest = float(_backend.to_host(xp, xp.max(w)))
+    if not largest > 0:
+        raise ValueError("sample_weight is all zero; at least one weight must be positive")
+    smallest = float(_backend.to_host(xp, xp.min(w)))
+    if smallest == largest:
+        return SampleWeight(None, largest)  # uniform: the same result as unit weights
+    # largest = m * 2**e with m in [0.5, 1): divide by 2**(e-1), in two steps by
+    # normal powers of two (each division exact; 2**(e-1) itself may be subnormal
+    # or its inverse overflow)
+    e = math.frexp(largest)[1] - 1
+    half = e // 2
+    w = w / math.ldexp(1.0, half)
+    w = w / math.ldexp(1.0, e - half)
+    scale = math.ldexp(1.0, e)
+    smallest_positive = float(_backend.to_host(xp, xp.min(xp.where(w > 0, w, xp.ones_like(w)))))
+    tiny = float(xp.finfo(dtype).smallest_normal)
+    if smallest_positive < tiny:
+        raise ValueError(
+            f"sample_weight spans too wide a range for {dtype}: the smallest positive "
+            f"weight is {smallest_positive:.3g} times the largest, below the smallest "
+            f"normal {dtype} {tiny:.3g}, so it would count as 0; set such weights to 0, "
+            "or use float64 data"
+        )
+    if w.dtype != dtype:
+        w = xp.astype(w, dtype)
+    return SampleWeight(w, scale)
+
+
+def check_init_array(
+    xp: Any, init: Any, n_clusters: int, n_features: int, dtype: Any, device: Any
+) -> Any:
     C = check_data(xp, init, device, "init", dtype=dtype)
     if C.shape[0] != n_clusters or C.shape[1] != n_features:
         raise ValueError(
@@ -281,36 +729,47 @@ def check_init_array(xp: Any, init: Any, n_clusters: int, n_features: int, dtype
 
 
 def check_random_state(seed: Any) -> np.random.RandomState:
-    """A NumPy ``RandomState`` from None, an int or a RandomState (as scikit-learn)."""
+    """A NumPy ``RandomState`` from None, an int in [0, 2**32 - 1] or a RandomState
+    (as scikit-learn); anything else is an :class:`InvalidParameterError`
+    naming ``random_state``."""
     if seed is None or seed is np.random:
         return np.random.mtrand._rand
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        return np.random.RandomState(int(seed))
     if isinstance(seed, np.random.RandomState):
         return seed
-    raise ValueError(
-        f"random_state must be None, an int or a numpy.random.RandomState, got {seed!r}"
+    if _RANDOM_STATE_INT.is_satisfied_by(seed):
+        return np.random.RandomState(int(seed))
+    raise InvalidParameterError(
+        f"random_state must be None, an int in the range [0, {2**32 - 1}] or a "
+        f"numpy.random.RandomState, got {seed!r}"
     )
 
 
 def check_int(value: Any, name: str, low: int) -> int:
-    """``value`` as an int >= ``low`` (bools are not ints here)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    """``value`` as an int >= ``low`` (bools are not ints here).
+
+    Raises :class:`InvalidParameterError` (a ``ValueError`` and a ``TypeError``).
+    """
+    if _is_bool(value) or not isinstance(value, numbers.Integral):
+        raise InvalidParameterError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
+        raise InvalidParameterError(f"{name} must be >= {low}, got {value}")
     return int(value)
 
 
 def check_real(value: Any, name: str, low: float = 0.0, *, strict: bool = False) -> float:
-    """``value`` as a finite float >= ``low`` (> ``low`` when ``strict``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    """``value`` as a finite float >= ``low`` (> ``low`` when ``strict``).
+
+    Raises :class:`InvalidParameterError` (a ``ValueError`` and a ``TypeError``).
+    """
+    if _is_bool(value) or not isinstance(value, numbers.Real):
+        raise InvalidParameterError(
+            f"{name} must be a real number, got {type(value).__name__} {value!r}"
+        )
     v = float(value)
     bad = not math.isfinite(v) or (v <= low if strict else v < low)
     if bad:
         bound = f"> {low}" if strict else f">= {low}"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+        raise InvalidParameterError(f"{name} must be a finite number {bound}, got {value!r}")
     return v
 
 
@@ -321,11 +780,15 @@ def is_array_init(init: Any) -> bool:
 
 def check_n_clusters(n_clusters: Any, n_samples: int | None, where: str | None = None) -> int:
     """``n_clusters`` as an int >= 1 and at most ``n_samples`` (not checked when
-    None); ``where`` names the rows counted, when they are not all of X."""
+    None); ``where`` names the rows counted, when they are not all of X.
+
+    The second check uses scikit-learn's wording:
+    ``n_samples=5 should be >= n_clusters=8.`` (a ``ValueError``).
+    """
     k = check_int(n_clusters, "n_clusters", 1)
     if n_samples is not None and k > n_samples:
-        rows = f"n_samples={n_samples}" if where is None else f"in {where} (n_samples={n_samples})"
-        raise ValueError(f"n_clusters={k} is larger than the number of samples {rows}")
+        rows = f"n_samples={n_samples}" if where is None else f"n_samples={n_samples} in {where}"
+        raise ValueError(f"{rows} should be >= n_clusters={k}.")
     return k
 
 
@@ -337,10 +800,16 @@ def check_init_n_init(init: Any, n_init: Any, inits: tuple[str, ...], random_n_i
     """
     if isinstance(init, str):
         if init not in inits:
-            raise ValueError(f"unknown init {init!r}; expected one of {list(inits)} or an array")
+            raise InvalidParameterError(
+                f"unknown init {init!r}; expected one of {list(inits)} or an array"
+            )
     elif callable(init):
-        raise TypeError(
+        raise InvalidParameterError(
             f"init must be one of {list(inits)} or an array; callables are not supported"
+        )
+    elif init is None:
+        raise InvalidParameterError(
+            f"init must be one of {list(inits)} or an array of initial centers, got None"
         )
     if isinstance(n_init, str) and n_init == "auto":
         runs = random_n_init if isinstance(init, str) and init == "random" else 1
@@ -348,8 +817,7 @@ def check_init_n_init(init: Any, n_init: Any, inits: tuple[str, ...], random_n_i
         runs = check_int(n_init, "n_init", 1)
     if is_array_init(init) and runs != 1:
         warnings.warn(
-            f"explicit initial centers given: running one initialisation instead of "
-            f"n_init={runs}",
+            f"explicit initial centers given: running one initialisation instead of n_init={runs}",
             RuntimeWarning,
             stacklevel=4,
         )

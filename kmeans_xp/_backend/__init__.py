@@ -15,7 +15,9 @@ One module a concern:
 - ``_transfer``: host <-> device copies, synchronisation, free memory;
 - ``_kernels``: nearest centers, products, per-cluster sums, row subsets;
 - ``_executor``: the map over row chunks (thread pool) or row blocks (Dask),
-  chunk sizes and BLAS threading.
+  chunk sizes and BLAS threading;
+- ``_inputs``: what users hand in beyond the standard (torch grad / meta
+  tensors, masked arrays, pandas nullable dtypes, Dask unknown chunks).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from ._capabilities import *  # noqa: F403
 from ._capabilities import __all__ as _cap_all
 from ._executor import *  # noqa: F403
 from ._executor import __all__ as _exe_all
+from ._inputs import *  # noqa: F403
+from ._inputs import __all__ as _inp_all
 from ._kernels import *  # noqa: F403
 from ._kernels import __all__ as _ker_all
 from ._transfer import *  # noqa: F403
 from ._transfer import __all__ as _tra_all
 
-__all__ = [*_cap_all, *_exe_all, *_ker_all, *_tra_all]
+__all__ = [*_cap_all, *_exe_all, *_inp_all, *_ker_all, *_tra_all]
