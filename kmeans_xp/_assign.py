@@ -1,19 +1,111 @@
-"""Chunked nearest-center assignment and the passes built on it.
+"""The samples of one fit (``Data``) and the chunked passes over them.
 
 Pure Array API: every function takes the namespace ``xp`` (or gets it from
 ``Data``). Distances are computed as ``0.5*||c||^2 - x.c`` (the same argmin as
 ``||x - c||^2``) for one row chunk at a time, so no (n_samples, n_clusters)
-array is ever allocated. Every pass is a map over row chunks with a small
-reduction (``_backend.map_rows``), which is also how it runs on Dask.
+array is ever allocated. Every pass is a block function over row chunks with
+a small reduction (``Data.map``, which runs ``_backend.map_rows``): the same
+code runs in memory (chunks on a thread pool) and on Dask (one task a block).
+
+A block function receives one :class:`Block` (its samples, prepared for the
+fit's geometry, their weights and its part of each per-row array, by name)
+and the shared small arrays, and returns a :class:`BlockOut`.
 """
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Iterator
+from typing import Any, NamedTuple
 
 from . import _backend
+from ._typing import Array, Device, DType, Namespace
+
+
+class Geometry(enum.Enum):
+    """How samples and centers are compared.
+
+    ``EUCLIDEAN``: squared Euclidean distance; samples are shifted by the
+    fit's per-feature mean when they sit far from the origin (exact float32
+    products). ``COSINE``: samples are scaled to unit length inside each block
+    (never a copy of X) and centers are unit vectors; the cost of a sample is
+    ``1 - cos``.
+    """
+
+    EUCLIDEAN = "euclidean"
+    COSINE = "cosine"
+
+
+class OutSpec(NamedTuple):
+    """A per-row output of a pass: its trailing shape and dtype (for Dask)."""
+
+    tail: tuple[int, ...]
+    dtype: DType
+
+
+@dataclass(frozen=True)
+class Block:
+    """One row chunk as a block function sees it.
+
+    ``X``: the samples, prepared for the geometry (shifted, or unit rows);
+    ``weights``: their weights (None for unit weights); ``rows``: the chunk of
+    every per-row array the pass was given, by name (None stays None).
+    """
+
+    xp: Namespace
+    X: Array
+    weights: Array | None
+    rows: Mapping[str, Array | None]
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+    def weighted_sum(self, values: Array) -> Array:
+        """Sum of ``values`` (n,) with the block's weights."""
+        xp = self.xp
+        return xp.sum(values) if self.weights is None else xp.sum(values * self.weights)
+
+
+class BlockOut(NamedTuple):
+    """What a block function returns: per-row outputs (joined across chunks)
+    and small statistics (combined across chunks)."""
+
+    rows: tuple[Any, ...]
+    stats: tuple[Any, ...]
+
+
+def unit_rows(xp: Namespace, X: Array) -> Array:
+    """Rows scaled to unit Euclidean length; all-zero rows stay zero.
+
+    Each row is first divided by its largest absolute value, so rows of any
+    scale (1e-170 or 1e170) keep their direction: the squared norm never
+    underflows or overflows.
+    """
+    big = xp.max(xp.abs(X), axis=1)
+    safe = xp.where(big > 0, big, xp.ones_like(big))
+    Y = X / safe[:, None]
+    norms = xp.sqrt(xp.sum(Y * Y, axis=1))
+    return Y / xp.where(norms > 0, norms, xp.ones_like(norms))[:, None]
+
+
+def prepare_block(xp: Namespace, Xb: Array, geometry: Geometry, offset: Array | None) -> Array:
+    """A chunk of raw samples as the passes use them."""
+    if geometry is Geometry.COSINE:
+        return unit_rows(xp, Xb)
+    return Xb if offset is None else Xb - offset
+
+
+def _run_block(
+    xp: Namespace, Xb: Array, wb: Array | None, *rest: Any, names: tuple[str, ...],
+    fn: Callable[..., BlockOut], geometry: Geometry,
+) -> BlockOut:
+    # the executor's positional call, turned into one named record
+    rows, (offset, *shared) = rest[: len(names)], rest[len(names) :]
+    block = Block(xp, prepare_block(xp, Xb, geometry, offset), wb, dict(zip(names, rows, strict=True)))
+    return fn(block, *shared)
 
 
 @dataclass
@@ -23,19 +115,26 @@ class Data:
     ``offset`` is the per-feature mean subtracted chunk by chunk (never from
     the caller's array) when the data sit far from the origin, so float32
     dot products stay accurate; centers are kept in the same shifted frame.
-    ``sxp`` is the namespace of the small arrays (centers, statistics).
+    ``sxp`` is the namespace of the small arrays (centers, statistics): the
+    data's own, except NumPy for Dask (centers live on the client).
     """
 
-    xp: Any
-    X: Any
-    weights: Any  # None for unit weights
-    offset: Any  # None when no shift is applied (in sxp)
-    device: Any
+    xp: Namespace
+    X: Array
+    weights: Array | None  # None for unit weights
+    offset: Array | None  # None when no shift is applied (in sxp)
+    device: Device
     chunk: int  # rows per chunk
-    sxp: Any = None
+    sxp: Namespace = None
     chunk_cols: int = 0  # the per-row score columns ``chunk`` was sized for
+    geometry: Geometry = Geometry.EUCLIDEAN
+    weight_scale: float = 1.0  # the weights are the caller's divided by this
 
-    def with_columns(self, n_cols: int) -> "Data":
+    def __post_init__(self) -> None:
+        if self.sxp is None:
+            self.sxp = _backend.small_namespace(self.xp)
+
+    def with_columns(self, n_cols: int) -> Data:
         """The same data with chunks sized for ``n_cols`` score columns per row
         (same memory budget): larger chunks when a pass needs fewer columns."""
         if not self.chunk_cols:
@@ -43,10 +142,6 @@ class Data:
         rows = self.chunk * (self.chunk_cols + self.d) // (int(n_cols) + self.d)
         limit = self.n if not _backend.is_lazy(self.xp) else max(self.X.chunks[0])
         return replace(self, chunk=int(max(1, min(limit, rows))), chunk_cols=int(n_cols))
-
-    def __post_init__(self) -> None:
-        if self.sxp is None:
-            self.sxp = _backend.small_namespace(self.xp)
 
     @property
     def n(self) -> int:
@@ -57,50 +152,58 @@ class Data:
         return int(self.X.shape[1])
 
     @property
-    def dtype(self) -> Any:
+    def dtype(self) -> DType:
         return self.X.dtype
+
+    @property
+    def index_dtype(self) -> DType:
+        """dtype of labels and other indices (int32 on JAX without x64)."""
+        return _backend.index_dtype(self.sxp)
 
     def map(
         self,
-        fn: Any,
-        rows: tuple[Any, ...] = (),
+        fn: Callable[..., BlockOut],
+        rows: Mapping[str, Array | None] | None = None,
         shared: tuple[Any, ...] = (),
         *,
-        combine: Any = _backend.add_stats,
-        out_specs: tuple[tuple[tuple[int, ...], Any], ...] = (),
+        combine: Callable[..., tuple[Any, ...]] = _backend.add_stats,
+        out_specs: tuple[OutSpec, ...] = (),
+        init: tuple[Any, ...] | None = None,
         parallel: bool = True,
         join: bool = True,
     ) -> tuple[Any, Any]:
-        """``map_rows`` over (X, weights, *rows) with (offset, *shared).
+        """Run ``fn(block, *shared)`` over row chunks; returns (rows, stats).
 
-        ``parallel=False`` keeps host chunks on one thread: for block functions
-        made of many small operations, which would mostly wait for the GIL.
-        ``join=False`` (in memory only): the list of each chunk's outputs.
+        ``rows``: per-row arrays (same length as X) the blocks see by name.
+        ``combine(xp, acc, stats)`` merges statistics in chunk order, starting
+        from ``init`` when given. ``parallel=False`` keeps host chunks on one
+        thread: for block functions made of many small operations, which would
+        mostly wait for the GIL. ``join=False`` (in memory only): the list of
+        each chunk's outputs, not concatenated.
         """
+        rows = dict(rows or {})
+        names = tuple(rows)
+        run = partial(_run_block, names=names, fn=fn, geometry=self.geometry)
         return _backend.map_rows(
             self.xp,
-            fn,
-            (self.X, self.weights, *rows),
+            run,
+            (self.X, self.weights, *rows.values()),
             (self.offset, *shared),
             chunk=self.chunk,
             combine=combine,
-            out_specs=out_specs,
+            out_specs=tuple(tuple(s) for s in out_specs),
             threads=None if parallel else 1,
             join=join,
+            init=init,
         )
 
 
-def row_slices(n: int, chunk: int) -> Iterator[tuple[int, int]]:
+def row_slices(n: int, chunk: int) -> list[tuple[int, int]]:
     """(start, stop) of consecutive row chunks of at most ``chunk`` rows."""
-    for start in range(0, n, chunk):
-        yield start, min(n, start + chunk)
+    return [(start, min(n, start + chunk)) for start in range(0, n, chunk)]
 
 
-def shifted(Xb: Any, offset: Any) -> Any:
-    return Xb if offset is None else Xb - offset
-
-
-def expand(xp: Any, mask: Any, values: Any, old: Any) -> Any:
+def expand(xp: Namespace, mask: Array, values: Array, old: Array) -> Array:
     """``old`` with the rows where the 1-D ``mask`` is set replaced, in order,
     by the rows of ``values`` (a gather, so it works without index assignment;
     ``values`` may have more rows than ``mask`` has set entries)."""
@@ -112,7 +215,10 @@ def expand(xp: Any, mask: Any, values: Any, old: Any) -> Any:
     return xp.where(mask, picked, old)
 
 
-def chunk_size_for(xp: Any, X: Any, device: Any, n_cols: int, budget: int | None) -> int:
+def chunk_size_for(
+    xp: Namespace, X: Array, device: Device, n_cols: int, budget: int | None
+) -> int:
+    """Rows per chunk for passes with ``n_cols`` score columns a row."""
     itemsize = 8 if X.dtype == getattr(xp, "float64", None) else 4
     row_bytes = itemsize * (int(n_cols) + int(X.shape[1]))
     n = X.shape[0]
@@ -121,141 +227,181 @@ def chunk_size_for(xp: Any, X: Any, device: Any, n_cols: int, budget: int | None
     return _backend.chunk_rows(xp, device, int(n), row_bytes, budget)
 
 
-def _sum_block(xp: Any, Xb: Any, wb: Any, offset: Any) -> Any:
-    return (), (xp.sum(Xb, axis=0),)
+# ---------------------------------------------------------------- statistics
+def _sum_block(b: Block) -> BlockOut:
+    return BlockOut((), (b.xp.sum(b.X, axis=0),))
 
 
-def _sq_dev_block(xp: Any, Xb: Any, wb: Any, offset: Any, mean: Any) -> Any:
-    dev = Xb - mean
-    return (), (xp.sum(dev * dev, axis=0),)
+def _sq_dev_block(b: Block, mean: Array) -> BlockOut:
+    dev = b.X - mean
+    return BlockOut((), (b.xp.sum(dev * dev, axis=0),))
 
 
-def column_mean_var(data: Data) -> tuple[Any, Any]:
-    """Per-feature mean and variance (unweighted), two chunked passes, so no
-    temporary the size of X is made. In the small namespace."""
+def column_mean_var(data: Data) -> tuple[Array, Array]:
+    """Per-feature mean and variance (unweighted) of the prepared samples, two
+    chunked passes, so no temporary the size of X is made. In the small
+    namespace."""
     _, (total,) = data.map(_sum_block)
     mean = total / data.n
-    _, (sq,) = data.map(_sq_dev_block, (), (mean,))
+    _, (sq,) = data.map(_sq_dev_block, None, (mean,))
     return mean, sq / data.n
 
 
-def needs_offset(xp: Any, mean: Any, var: Any) -> bool:
+def needs_offset(xp: Namespace, mean: Array, var: Array) -> bool:
     """Shift the data when their mean is large against their spread."""
     return bool(xp.sum(mean * mean) > xp.sum(var))
 
 
-def half_sq_norms(xp: Any, C: Any) -> Any:
-    return 0.5 * xp.sum(C * C, axis=1)
+# ------------------------------------------------------------ centers, scores
+class Scoring(NamedTuple):
+    """What an assignment block needs to know of the centers.
+
+    Scores are ``half_csq - x.c`` (``0.5*||c||^2``; a constant 0.5 for unit
+    centers); ``coef`` and ``cmax`` bound their rounding, so near ties are
+    settled exactly (see ``_backend.nearest_center``).
+    """
+
+    centers: Array
+    centers_t: Array
+    half_csq: Array
+    cmax: float
+    coef: float
 
 
-def block_assign(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
-    """Nearest center of each row: argmin of ``0.5*||c||^2 - x.c``."""
-    return _backend.nearest_center(xp, Xb, centers_t, half_csq)
+def score_coef(sxp: Namespace, dtype: DType, d: int) -> float:
+    """Relative rounding bound of a squared-distance score in ``dtype``."""
+    return 4.0 * (d + 2) * float(sxp.finfo(dtype).eps)
 
 
-def block_update(xp: Any, Xb: Any, wb: Any, labels: Any, k: int) -> tuple[Any, Any]:
+def scoring(data: Data, centers: Array) -> Scoring:
+    sxp = data.sxp
+    csq = sxp.sum(centers * centers, axis=1)
+    if data.geometry is Geometry.COSINE:
+        half = sxp.full(csq.shape, 0.5, dtype=csq.dtype, device=_backend.device_of(csq))
+    else:
+        half = 0.5 * csq
+    return Scoring(
+        centers,
+        sxp.permute_dims(centers, (1, 0)),
+        half,
+        float(sxp.sqrt(sxp.max(csq))),
+        score_coef(sxp, data.dtype, data.d),
+    )
+
+
+def block_assign(xp: Namespace, Xb: Array, sc: Scoring) -> Array:
+    """Nearest center of each row (near ties settled exactly)."""
+    return _backend.nearest_center(
+        xp, Xb, sc.centers, sc.centers_t, sc.half_csq, coef=sc.coef, cmax=sc.cmax
+    )
+
+
+def block_update(xp: Namespace, Xb: Array, wb: Array | None, labels: Array, k: int) -> tuple[Array, Array]:
     """Per-cluster weighted sums (k, d) and weight totals (k,) of one block."""
     sums = _backend.segment_sum(xp, Xb, labels, k, wb)
     counts = _backend.segment_count(xp, labels, k, wb, Xb.dtype)
     return sums, counts
 
 
-def centers_args(sxp: Any, centers: Any) -> tuple[Any, Any]:
-    """(centers transposed, half squared norms): what assignment blocks need."""
-    return sxp.permute_dims(centers, (1, 0)), half_sq_norms(sxp, centers)
+def row_costs(xp: Namespace, Xb: Array, centers: Array, labels: Array, geometry: Geometry) -> Array:
+    """Cost of each row against its assigned center, computed directly:
+    squared distance, or ``1 - cos`` for unit rows."""
+    C = xp.take(centers, labels, axis=0)
+    if geometry is Geometry.COSINE:
+        return 1.0 - xp.sum(Xb * C, axis=1)
+    diff = Xb - C
+    return xp.sum(diff * diff, axis=1)
 
 
-def _lloyd_block(
-    xp: Any, Xb: Any, wb: Any, old_b: Any, offset: Any, centers_t: Any, half_csq: Any
-) -> tuple[tuple[Any], tuple[Any, Any, Any]]:
-    Xb = shifted(Xb, offset)
-    k = int(centers_t.shape[1])
-    lab = block_assign(xp, Xb, centers_t, half_csq)
-    sums, counts = block_update(xp, Xb, wb, lab, k)
-    if old_b is None:
+# ------------------------------------------------------------------- passes
+def _lloyd_block(b: Block, sc: Scoring) -> BlockOut:
+    xp = b.xp
+    k = int(sc.centers.shape[0])
+    lab = block_assign(xp, b.X, sc)
+    sums, counts = block_update(xp, b.X, b.weights, lab, k)
+    old = b.rows["labels"]
+    if old is None:
         changed = int(lab.shape[0])
     else:
-        changed = xp.sum(xp.astype(lab != old_b, _backend.index_dtype(xp)))
-    return (lab,), (sums, counts, changed)
+        changed = xp.sum(xp.astype(lab != old, _backend.index_dtype(xp)))
+    return BlockOut((lab,), (sums, counts, changed))
 
 
-def _label_block(
-    xp: Any, Xb: Any, wb: Any, offset: Any, centers_t: Any, half_csq: Any
-) -> tuple[tuple[Any], tuple[()]]:
-    return (block_assign(xp, shifted(Xb, offset), centers_t, half_csq),), ()
+def label_spec(data: Data) -> tuple[OutSpec]:
+    return (OutSpec((), data.index_dtype),)
 
 
-def _no_stats(xp: Any, a: Any, b: Any) -> tuple[()]:
+class PassResult(NamedTuple):
+    """One assignment pass: labels, per-cluster sums and weights, changes."""
+
+    labels: Array
+    sums: Array
+    counts: Array
+    n_changed: int
+
+
+def lloyd_pass(data: Data, centers: Array, labels_old: Array | None) -> PassResult:
+    """Assign every sample and sum per cluster."""
+    (labels,), (sums, counts, changed) = data.map(
+        _lloyd_block, {"labels": labels_old}, (scoring(data, centers),), out_specs=label_spec(data)
+    )
+    return PassResult(labels, sums, counts, int(changed))
+
+
+def _label_block(b: Block, sc: Scoring) -> BlockOut:
+    return BlockOut((block_assign(b.xp, b.X, sc),), ())
+
+
+def _no_stats(xp: Namespace, a: tuple[()], b: tuple[()]) -> tuple[()]:
     return ()
 
 
-def _sq_norm_block(xp: Any, Xb: Any, wb: Any, offset: Any) -> Any:
-    Xb = shifted(Xb, offset)
-    return (xp.sum(Xb * Xb, axis=1),), ()
-
-
-def row_sq_norms(data: Data) -> Any:
-    """Squared norm of every (shifted) sample, kept (persisted on Dask)."""
-    (xsq,), _ = data.map(_sq_norm_block, combine=_no_stats, out_specs=(((), data.dtype),))
-    return _backend.persist(data.xp, xsq)
-
-
-def label_spec(data: Data) -> tuple[tuple[tuple[int, ...], Any], ...]:
-    """Shape tail and dtype of a labels output (used by the Dask path)."""
-    return (((), data.sxp.int64),)
-
-
-def lloyd_pass(data: Data, centers: Any, labels_old: Any) -> tuple[Any, Any, Any, int]:
-    """Assign every sample and sum per cluster: (labels, sums, counts, n_changed)."""
-    (labels,), (sums, counts, changed) = data.map(
-        _lloyd_block,
-        (labels_old,),
-        centers_args(data.sxp, centers),
-        out_specs=label_spec(data),
-    )
-    return labels, sums, counts, int(changed)
-
-
-def assign(data: Data, centers: Any) -> Any:
+def assign(data: Data, centers: Array) -> Array:
     """Labels of every sample for ``centers`` (in the data's namespace)."""
     (labels,), _ = data.map(
-        _label_block, (), centers_args(data.sxp, centers), combine=_no_stats,
+        _label_block, None, (scoring(data, centers),), combine=_no_stats,
         out_specs=label_spec(data),
     )
     return labels
 
 
-def _inertia_block(
-    xp: Any, Xb: Any, wb: Any, lab: Any, offset: Any, centers: Any
-) -> tuple[tuple[()], tuple[Any, Any]]:
-    diff = shifted(Xb, offset) - xp.take(centers, lab, axis=0)
-    d2 = xp.sum(diff * diff, axis=1)
-    total = xp.sum(d2) if wb is None else xp.sum(d2 * wb)
-    k = int(centers.shape[0])
-    sizes = _backend.segment_count(xp, lab, k, None, Xb.dtype)
-    return (), (total, sizes)
+def _sq_norm_block(b: Block) -> BlockOut:
+    return BlockOut((b.xp.sum(b.X * b.X, axis=1),), ())
 
 
-def inertia_and_sizes(data: Data, centers: Any, labels: Any) -> tuple[float, int]:
-    """Weighted sum of squared distances to the assigned centers (computed
-    directly, not from the expanded form) and the number of non-empty clusters."""
-    _, (total, sizes) = data.map(_inertia_block, (labels,), (centers,))
+def row_sq_norms(data: Data) -> Array:
+    """Squared norm of every prepared sample, kept (persisted on Dask)."""
+    (xsq,), _ = data.map(_sq_norm_block, combine=_no_stats, out_specs=(OutSpec((), data.dtype),))
+    return _backend.persist(data.xp, xsq)
+
+
+def _inertia_block(b: Block, centers: Array, geometry: Geometry) -> BlockOut:
+    xp = b.xp
+    lab = b.rows["labels"]
+    total = b.weighted_sum(row_costs(xp, b.X, centers, lab, geometry))
+    sizes = _backend.segment_count(xp, lab, int(centers.shape[0]), None, b.X.dtype)
+    return BlockOut((), (total, sizes))
+
+
+def inertia_and_sizes(data: Data, centers: Array, labels: Array) -> tuple[float, int]:
+    """Weighted cost of the samples against their assigned centers (computed
+    directly, not from the expanded form), in the caller's weight scale, and
+    the number of non-empty clusters."""
+    _, (total, sizes) = data.map(_inertia_block, {"labels": labels}, (centers, data.geometry))
     sxp = data.sxp
-    return float(total), int(sxp.sum(sxp.astype(sizes > 0, sxp.int64)))
+    return float(total) * data.weight_scale, int(sxp.sum(sxp.astype(sizes > 0, sxp.int64)))
 
 
-def _farthest_block(
-    xp: Any, Xb: Any, wb: Any, lab: Any, offset: Any, centers: Any, m: Any
-) -> tuple[tuple[()], tuple[Any, Any, Any, Any]]:
-    Xb = shifted(Xb, offset)
-    diff = Xb - xp.take(centers, lab, axis=0)
-    d2 = xp.sum(diff * diff, axis=1)
-    w = xp.ones_like(d2) if wb is None else wb
-    return (), _top(xp, d2, Xb, lab, w, int(m))
+def _farthest_block(b: Block, centers: Array, m: int, geometry: Geometry) -> BlockOut:
+    xp = b.xp
+    lab = b.rows["labels"]
+    cost = row_costs(xp, b.X, centers, lab, geometry)
+    w = xp.ones_like(cost) if b.weights is None else b.weights
+    return BlockOut((), _top(xp, cost, b.X, lab, w, int(m)))
 
 
-def _top(xp: Any, d2: Any, rows: Any, lab: Any, w: Any, m: int) -> tuple[Any, Any, Any, Any]:
-    # the m largest distances, earliest sample first among equal distances
+def _top(xp: Namespace, d2: Array, rows: Array, lab: Array, w: Array, m: int) -> tuple[Array, ...]:
+    # the m largest costs, earliest sample first among equal costs
     order = xp.argsort(d2, descending=True, stable=True)[:m]
     return (
         xp.take(d2, order),
@@ -265,37 +411,47 @@ def _top(xp: Any, d2: Any, rows: Any, lab: Any, w: Any, m: int) -> tuple[Any, An
     )
 
 
-def _merge_top(xp: Any, a: tuple[Any, ...], b: tuple[Any, ...], m: int) -> tuple[Any, ...]:
-    d2, rows, lab, w = (xp.concat([x, y]) for x, y in zip(a, b))
+def _merge_top(xp: Namespace, a: tuple[Array, ...], b: tuple[Array, ...], m: int) -> tuple[Array, ...]:
+    d2, rows, lab, w = (xp.concat([x, y]) for x, y in zip(a, b, strict=True))
     return _top(xp, d2, rows, lab, w, m)
 
 
-def farthest(data: Data, centers: Any, labels: Any, m: int) -> tuple[Any, Any, Any]:
-    """The m samples farthest from their assigned center: (rows, labels, weights)."""
+class Farthest(NamedTuple):
+    """Samples farthest from their assigned center, farthest first."""
+
+    rows: Array
+    labels: Array
+    weights: Array
+
+
+def farthest(data: Data, centers: Array, labels: Array, m: int) -> Farthest:
+    """The m (prepared) samples of largest cost against their assigned center."""
     _, (_, rows, lab, w) = data.map(
-        _farthest_block, (labels,), (centers, m), combine=partial(_merge_top, m=m)
+        _farthest_block, {"labels": labels}, (centers, m, data.geometry),
+        combine=partial(_merge_top, m=m),
     )
-    return rows, lab, w
+    return Farthest(rows, lab, w)
 
 
-def _transform_block(
-    xp: Any, Xb: Any, wb: Any, offset: Any, centers_t: Any, csq: Any
-) -> tuple[tuple[Any], tuple[()]]:
-    Xb = shifted(Xb, offset)
+def _transform_block(b: Block, centers_t: Array, csq: Array, geometry: Geometry) -> BlockOut:
+    xp, Xb = b.xp, b.X
+    if geometry is Geometry.COSINE:
+        return BlockOut((1.0 - xp.matmul(Xb, centers_t),), ())
     xsq = xp.sum(Xb * Xb, axis=1)
     d2 = xsq[:, None] + csq[None, :] - 2.0 * xp.matmul(Xb, centers_t)
-    return (xp.sqrt(xp.maximum(d2, 0.0)),), ()
+    return BlockOut((xp.sqrt(xp.maximum(d2, 0.0)),), ())
 
 
-def transform(data: Data, centers: Any) -> Any:
-    """Euclidean distances (n, k) from every sample to every center."""
+def transform(data: Data, centers: Array) -> Array:
+    """Distances (n, k) from every sample to every center: Euclidean, or
+    ``1 - cos`` for the cosine geometry."""
     sxp = data.sxp
     k = int(centers.shape[0])
     (out,), _ = data.map(
         _transform_block,
-        (),
-        (sxp.permute_dims(centers, (1, 0)), sxp.sum(centers * centers, axis=1)),
+        None,
+        (sxp.permute_dims(centers, (1, 0)), sxp.sum(centers * centers, axis=1), data.geometry),
         combine=_no_stats,
-        out_specs=(((k,), data.dtype),),
+        out_specs=(OutSpec((k,), data.dtype),),
     )
     return out

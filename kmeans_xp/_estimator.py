@@ -1,63 +1,85 @@
-"""Public estimator: parameter checks, the n_init loop, results in the input's namespace."""
+"""KMeans and kmeans_plusplus: the n_init loop over Lloyd or Hamerly runs."""
 
 from __future__ import annotations
 
-import numbers
+import enum
 from dataclasses import replace
-import sys
-import time
-import warnings
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 
 from . import _backend
-from ._assign import Data, assign, chunk_size_for, column_mean_var, inertia_and_sizes, needs_offset
-from ._assign import transform as _transform
-from ._base import BaseEstimator, ClusterMixin, TransformerMixin
+from ._assign import Data, chunk_size_for, column_mean_var, needs_offset
+from ._hamerly import HamerlyStep
 from ._init import init_random, kmeans_parallel
 from ._init import kmeans_plusplus as _kmeans_plusplus
-from ._hamerly import HamerlyStep
-from ._lloyd import LloydStep, lloyd_single
+from ._kmeans_base import BaseKMeans, FitInput, Progress, memory_advice
+from ._lloyd import LloydStep, RunResult, Step, run_lloyd
+from ._typing import Array
 from ._validation import (
-    ConvergenceWarning,
-    NotFittedError,
+    KMEANS_CONSTRAINTS,
     check_data,
-    check_init_array,
-    check_init_n_init,
     check_int,
     check_n_clusters,
-    is_array_init,
     check_random_state,
-    check_sample_weight,
     get_namespace,
+    is_array_init,
+    prepare_sample_weight,
 )
 
-_INITS = ("k-means++", "k-means||", "random")
-_ALGORITHMS = ("lloyd", "hamerly", "elkan", "auto")
+
+class Algorithm(enum.Enum):
+    """The iteration a KMeans run uses."""
+
+    LLOYD = "lloyd"
+    HAMERLY = "hamerly"
+
+    @classmethod
+    def resolve(cls, name: str, k: int, xp: Any) -> Algorithm:
+        """"elkan" is an alias of "hamerly"; "auto" is Hamerly for 8 or more
+        clusters where bound pruning pays off, else Lloyd."""
+        if name == "auto":
+            return cls.HAMERLY if k >= 8 and _backend.prunes_well(xp) else cls.LLOYD
+        if name in ("hamerly", "elkan"):
+            return cls.HAMERLY
+        return cls.LLOYD
 
 
-@contextmanager
-def _memory_advice(data: Data, k: int, chunk_bytes: int | None) -> Iterator[None]:
-    """Turn the array library's out-of-memory error into one that says how to fit."""
-    try:
-        yield
-    except Exception as exc:
-        if not _backend.is_out_of_memory(exc):
-            raise
-        itemsize = 8 if data.dtype == getattr(data.xp, "float64", None) else 4
-        budget = data.chunk * (k + data.d) * itemsize
-        raise MemoryError(
-            f"out of memory on {data.device!r} with {data.chunk} rows per chunk "
-            f"(about {budget / 2**20:.0f} MiB of temporaries for {k} clusters); pass a "
-            f"smaller memory budget, for example chunk_bytes={max(1, min(budget // 8, 2**28))} "
-            f"(now {chunk_bytes if chunk_bytes is not None else 'automatic'}), or free "
-            "device memory"
-        ) from exc
+class InitMethod(enum.Enum):
+    """How a run's initial centers are found."""
+
+    KMEANS_PLUSPLUS = "k-means++"
+    KMEANS_PARALLEL = "k-means||"
+    RANDOM = "random"
+    GIVEN = "given centers"
+
+    @classmethod
+    def resolve(cls, init: Any, xp: Any) -> InitMethod:
+        if is_array_init(init):
+            return cls.GIVEN
+        method = cls(init)
+        # greedy k-means++ needs k passes over X: on Dask, k-means|| (5 passes)
+        if method is cls.KMEANS_PLUSPLUS and _backend.is_lazy(xp):
+            return cls.KMEANS_PARALLEL
+        return method
 
 
-class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+def initial_centers(
+    data: Data, inp: FitInput, method: InitMethod, progress: Progress
+) -> Array:
+    """One run's initial centers, in the data's frame (small namespace)."""
+    progress.init_start(method.value)
+    if method is InitMethod.GIVEN:
+        return inp.init if data.offset is None else inp.init - data.offset
+    if method is InitMethod.RANDOM:
+        return init_random(data, inp.k, inp.random_state)
+    if method is InitMethod.KMEANS_PARALLEL:
+        return kmeans_parallel(data, inp.k, inp.random_state)
+    centers, _ = _kmeans_plusplus(data, inp.k, inp.random_state, progress=progress.seeding)
+    return centers
+
+
+class KMeans(BaseKMeans):
     """K-Means clustering on any Array API library (NumPy, CuPy, torch, JAX, Dask).
 
     The same seed gives the same initial centers on every backend; results come
@@ -121,6 +143,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = KMEANS_CONSTRAINTS
+
     def __init__(
         self,
         n_clusters: int = 8,
@@ -144,177 +168,56 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.algorithm = algorithm
         self.chunk_bytes = chunk_bytes
 
-    # ------------------------------------------------------------------ checks
-    def _check_params(self, n_samples: int) -> tuple[int, int]:
-        k = check_n_clusters(self.n_clusters, n_samples)
-        check_int(self.max_iter, "max_iter", 1)
-        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not (
-            self.tol >= 0
-        ):
-            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
-        if self.algorithm not in _ALGORITHMS:
-            raise ValueError(
-                f"unknown algorithm {self.algorithm!r}; expected one of {list(_ALGORITHMS)}"
-            )
-        if self.chunk_bytes is not None:
-            check_int(self.chunk_bytes, "chunk_bytes", 1)
-        n_init = check_init_n_init(self.init, self.n_init, _INITS, random_n_init=10)
-        return k, n_init
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
+        """Compute the clustering of ``X``.
 
-    def _make_data(self, xp: Any, X: Any, w: Any, device: Any, offset: Any, k: int) -> Data:
-        chunk = chunk_size_for(xp, X, device, k, self.chunk_bytes)
-        return Data(
-            xp=xp, X=X, weights=w, offset=offset, device=device, chunk=chunk, chunk_cols=k
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Samples of any Array API library (NumPy, CuPy, torch, JAX, Dask),
+            or anything NumPy converts (lists, pandas).
+        y : ignored
+        sample_weight : array of shape (n_samples,), default=None
+            Weight of each sample (non-negative, not all zero).
+
+        Returns
+        -------
+        self : KMeans
+        """
+        inp = self._fit_input(X, sample_weight)
+        data = self._make_data(
+            inp.xp, inp.X, inp.weights, inp.device, None, inp.k, inp.weight_scale
         )
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "cluster_centers_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet; call fit first"
-            )
-
-    # --------------------------------------------------------------------- fit
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "KMeans":
-        """Compute the clustering of ``X`` (n_samples, n_features)."""
-        init = self.init
-        # Dask keeps its centers as NumPy arrays: a NumPy init is its own kind
-        host_init = (
-            is_array_init(init) and isinstance(init, np.ndarray) and _backend.is_lazy_array(X)
-        )
-        xp, device = get_namespace(
-            X, sample_weight, init if is_array_init(init) and not host_init else None
-        )
-        if host_init:
-            init = xp.asarray(init)
-        X = check_data(xp, X, device)
-        n, d = int(X.shape[0]), int(X.shape[1])
-        k, n_init = self._check_params(n)
-        w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
-        if is_array_init(init):
-            init = check_init_array(xp, init, k, d, X.dtype, device)
-        rs = check_random_state(self.random_state)
-
-        X = _backend.prepare_rows(xp, X)
-        sxp = _backend.small_namespace(xp)
-        data = self._make_data(xp, X, w, device, None, k)
         mean, var = column_mean_var(data)
+        sxp = data.sxp
         tol = float(sxp.mean(var)) * float(self.tol)
         offset = mean if needs_offset(sxp, mean, var) else None
         data = replace(data, offset=offset)
-        if is_array_init(init) and sxp is not xp:
-            init = sxp.asarray(_backend.to_host(xp, init))
-        method = init
-        if isinstance(init, str) and init == "k-means++" and _backend.is_lazy(xp):
-            method = "k-means||"
+        method = InitMethod.resolve(inp.init, inp.xp)
+        algorithm = Algorithm.resolve(self.algorithm, inp.k, inp.xp)
+        progress = Progress(self.verbose, inp.n_init, inp.k)
 
-        with _memory_advice(data, k, self.chunk_bytes):
-            inertia, labels, centers, n_iter, n_distinct = self._best_run(
-                data, init, method, k, n_init, rs, tol
-            )
-
-        if n_distinct < k:
-            warnings.warn(
-                f"Number of distinct clusters ({n_distinct}) found smaller than "
-                f"n_clusters ({k}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        if offset is not None:
-            centers = centers + offset
-        self._offset = offset
-        self.cluster_centers_ = centers if sxp is xp else xp.asarray(centers)
-        self.labels_ = labels
-        self.inertia_ = inertia
-        self.n_iter_ = n_iter
-        self.n_features_in_ = d
+        best: RunResult | None = None
+        with memory_advice(data, inp.k, self.chunk_bytes), _backend.blas_one_thread:
+            for _ in range(inp.n_init):
+                centers0 = initial_centers(data, inp, method, progress)
+                run = run_lloyd(
+                    data, centers0, max_iter=int(self.max_iter), tol=tol,
+                    report=progress.reporter(data), step=self._step(data, algorithm),
+                )
+                progress.run_end(run, int(self.max_iter))
+                if best is None or run.inertia < best.inertia:
+                    best = run
+        assert best is not None
+        self._warn_distinct(best.n_nonempty, inp.k)
+        self._store(data, best, offset, data.d)
         return self
 
-    def _best_run(
-        self, data: Data, init: Any, method: Any, k: int, n_init: int,
-        rs: np.random.RandomState, tol: float,
-    ) -> tuple[float, Any, Any, int, int]:
-        """``n_init`` runs from successive initialisations; the lowest inertia wins."""
-        report = self._reporter(data) if self.verbose else None
-        best = None
-        for _ in range(n_init):
-            if is_array_init(init):
-                centers0 = init if data.offset is None else init - data.offset
-            elif method == "random":
-                centers0 = init_random(data, k, rs)
-            elif method == "k-means||":
-                centers0 = kmeans_parallel(data, k, rs)
-            else:
-                centers0, _ = _kmeans_plusplus(data, k, rs)
-            labels, inertia, centers, n_iter, n_distinct = lloyd_single(
-                data, centers0, max_iter=self.max_iter, tol=tol, report=report,
-                step=self._step(data, k),
-            )
-            if best is None or inertia < best[0]:
-                best = (inertia, labels, centers, n_iter, n_distinct)
-        return best
-
-    def _step(self, data: Data, k: int) -> Any:
-        algorithm = self.algorithm
-        if algorithm == "auto":
-            algorithm = "hamerly" if k >= 8 and _backend.prunes_well(data.xp) else "lloyd"
-        if algorithm in ("hamerly", "elkan") and k > 1:
+    @staticmethod
+    def _step(data: Data, algorithm: Algorithm) -> Step:
+        if algorithm is Algorithm.HAMERLY and data.n > 1:
             return HamerlyStep(data)
         return LloydStep(data)
-
-    def _reporter(self, data: Data):
-        start = time.perf_counter()
-
-        def report(n_iter: int, labels: Any, centers: Any, shift: float) -> None:
-            value, _ = inertia_and_sizes(data, centers, labels)
-            print(
-                f"Iteration {n_iter}: inertia {value:.6g}, center shift {shift:.3g}, "
-                f"elapsed {time.perf_counter() - start:.2f}s",
-                file=sys.stderr,
-            )
-
-        return report
-
-    # ------------------------------------------------------------- after fit
-    def _prepare(self, X: Any, sample_weight: Any = None) -> tuple[Any, Data]:
-        self._check_fitted()
-        centers = self.cluster_centers_
-        xp, device = get_namespace(X, sample_weight, centers)
-        X = check_data(
-            xp, X, device, dtype=centers.dtype, n_features=self.n_features_in_,
-            estimator=type(self).__name__,
-        )
-        X = _backend.prepare_rows(xp, X)
-        w = check_sample_weight(xp, sample_weight, int(X.shape[0]), X.dtype, device)
-        data = self._make_data(xp, X, w, device, self._offset, int(centers.shape[0]))
-        if data.sxp is not xp:
-            centers = data.sxp.asarray(_backend.to_host(xp, centers))
-        shifted = centers if self._offset is None else centers - self._offset
-        return shifted, data
-
-    def predict(self, X: Any, sample_weight: Any = None) -> Any:
-        """Index of the closest center for each sample."""
-        centers, data = self._prepare(X, sample_weight)
-        with _memory_advice(data, int(centers.shape[0]), self.chunk_bytes):
-            return assign(data, centers)
-
-    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
-        return self.fit(X, sample_weight=sample_weight).labels_
-
-    def transform(self, X: Any) -> Any:
-        """Euclidean distance of each sample to each center, (n_samples, n_clusters)."""
-        centers, data = self._prepare(X)
-        with _memory_advice(data, int(centers.shape[0]), self.chunk_bytes):
-            return _transform(data, centers)
-
-    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
-        return self.fit(X, sample_weight=sample_weight).transform(X)
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Opposite of the weighted inertia of ``X`` against the fitted centers."""
-        centers, data = self._prepare(X, sample_weight)
-        with _memory_advice(data, int(centers.shape[0]), self.chunk_bytes):
-            value, _ = inertia_and_sizes(data, centers, assign(data, centers))
-        return -value
 
 
 def kmeans_plusplus(
@@ -322,12 +225,15 @@ def kmeans_plusplus(
     n_clusters: int,
     *,
     sample_weight: Any = None,
+    x_squared_norms: Any = None,
     random_state: Any = None,
     n_local_trials: int | None = None,
-) -> tuple[Any, Any]:
+) -> tuple[Array, Array]:
     """Greedy k-means++ seeding, as scikit-learn's ``kmeans_plusplus``.
 
     Returns ``(centers, indices)`` in the namespace and on the device of ``X``.
+    ``x_squared_norms`` is accepted for scikit-learn compatibility and not
+    used (the norms are computed chunk by chunk as needed).
 
     Examples
     --------
@@ -344,11 +250,15 @@ def kmeans_plusplus(
     k = check_n_clusters(n_clusters, n)
     if n_local_trials is not None:
         check_int(n_local_trials, "n_local_trials", 1)
-    w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
+    sw = prepare_sample_weight(xp, sample_weight, n, X.dtype, device)
+    rs = check_random_state(random_state)
     X = _backend.prepare_rows(xp, X)
     chunk = chunk_size_for(xp, X, device, 16, None)
-    data = Data(xp=xp, X=X, weights=w, offset=None, device=device, chunk=chunk, chunk_cols=16)
-    centers, idx = _kmeans_plusplus(data, k, check_random_state(random_state), n_local_trials)
+    data = Data(
+        xp=xp, X=X, weights=sw.array, offset=None, device=device, chunk=chunk, chunk_cols=16
+    )
+    with _backend.blas_one_thread:
+        centers, idx = _kmeans_plusplus(data, k, rs, n_local_trials)
     if data.sxp is not xp:
         centers = xp.asarray(centers)
-    return centers, _backend.from_host(xp, idx, device)
+    return centers, _backend.from_host(xp, idx, device, _backend.index_dtype(xp, device))

@@ -8,12 +8,23 @@ to the device, so one seed gives the same initial centers on every backend
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from . import _backend
-from ._assign import Data, block_assign, centers_args, expand, row_sq_norms, shifted
+from ._assign import (
+    Block,
+    BlockOut,
+    Data,
+    OutSpec,
+    block_assign,
+    expand,
+    prepare_block,
+    row_sq_norms,
+    scoring,
+)
 
 
 def host_weights(data: Data) -> np.ndarray:
@@ -30,12 +41,20 @@ def take_rows(data: Data, idx: np.ndarray) -> Any:
         rows = data.xp.take(data.X, _backend.from_host(data.xp, idx, data.device), axis=0)
     else:  # Dask: gather the few rows to the client
         rows = data.sxp.asarray(_backend.to_host(data.xp, data.X[idx, :]))
-    return shifted(rows, data.offset)
+    return prepare_block(data.sxp, rows, data.geometry, data.offset)
 
 
 def init_random(data: Data, k: int, rs: np.random.RandomState) -> Any:
     """k distinct samples drawn with probability proportional to their weight."""
     w = host_weights(data)
+    positive = int(np.count_nonzero(w > 0))
+    if positive < k:
+        raise ValueError(
+            f"init='random' draws n_clusters={k} distinct samples with probability "
+            f"proportional to sample_weight, but only {positive} samples have a positive "
+            "weight; give more samples a positive weight, lower n_clusters, or use "
+            "init='k-means++'"
+        )
     seeds = rs.choice(data.n, size=k, replace=False, p=w / w.sum())
     return take_rows(data, seeds)
 
@@ -48,16 +67,15 @@ def _sq_dists(xp: Any, Xb: Any, xsq_b: Any, C: Any) -> Any:
     return xp.maximum(d2, 0.0)
 
 
-def _candidates_block(
-    xp: Any, Xb: Any, wb: Any, closest_b: Any, xsq_b: Any, offset: Any, C: Any, keep: Any
-) -> Any:
+def _candidates_block(b: Block, C: Any, keep: Any) -> BlockOut:
     # distances to the candidates, floored by the current closest distance;
     # stats: the potential each candidate would leave
-    d2 = _sq_dists(xp, shifted(Xb, offset), xsq_b, C)
+    xp, wb, closest_b = b.xp, b.weights, b.rows["closest"]
+    d2 = _sq_dists(xp, b.X, b.rows["xsq"], C)
     if closest_b is not None:
         d2 = xp.minimum(closest_b[:, None], d2)
     pots = xp.sum(d2, axis=0) if wb is None else xp.matmul(wb[None, :], d2)[0, :]
-    return ((d2,) if bool(keep) else ()), (pots,)
+    return BlockOut(((d2,) if bool(keep) else ()), (pots,))
 
 
 class _Potential:
@@ -71,9 +89,10 @@ class _Potential:
     def evaluate(self, C: Any, keep: bool) -> tuple[Any, Any]:
         """Potentials with each row of C added; with ``keep``, the (n, m) distances."""
         data = self.data
-        specs = (((int(C.shape[0]),), data.dtype),) if keep else ()
+        specs = (OutSpec((int(C.shape[0]),), data.dtype),) if keep else ()
         outs, (pots,) = data.map(
-            _candidates_block, (self.closest, self.xsq), (C, keep), out_specs=specs
+            _candidates_block, {"closest": self.closest, "xsq": self.xsq}, (C, keep),
+            out_specs=specs,
         )
         return (outs[0] if keep else None), pots
 
@@ -93,10 +112,7 @@ def _gain(xp: Any, Xs: Any, a: Any, C2t: Any, csq: Any) -> Any:
     return xp.maximum(G + a[None, :] - csq[:, None], 0.0)
 
 
-def _pp_gain_block(
-    xp: Any, Xb: Any, wb: Any, closest_b: Any, owner_b: Any, xsq_b: Any,
-    offset: Any, C2t: Any, csq: Any, reach: Any, keep: Any,
-) -> Any:
+def _pp_gain_block(b: Block, C2t: Any, csq: Any, reach: Any, keep: Any) -> BlockOut:
     # How much each candidate would lower the potential. A sample can only get
     # closer to a candidate within twice its current distance of the center
     # that owns it (triangle inequality); the others are not scored at all.
@@ -105,6 +121,8 @@ def _pp_gain_block(
     # candidate (rows, t), row-aligned (Dask); "compact", the (need, gain)
     # pair as computed, gain (t, scored rows) (in-memory chunks, not
     # concatenated); "" nothing.
+    xp, Xb, wb = b.xp, b.X, b.weights
+    closest_b, owner_b, xsq_b = b.rows["closest"], b.rows["owner"], b.rows["xsq"]
     t = int(csq.shape[0])
     rows = int(closest_b.shape[0])
     if reach is None:  # no pruning (static shapes): every row
@@ -113,10 +131,10 @@ def _pp_gain_block(
         need = xp.take(reach, owner_b) < closest_b
         idx, count = _backend.nonzero_rows(xp, need)
     if 3 * count > rows:  # many rows: a gather would cost more than scoring all
-        gain = _gain(xp, shifted(Xb, offset), closest_b - xsq_b, C2t, csq)
+        gain = _gain(xp, Xb, closest_b - xsq_b, C2t, csq)
         w, need = wb, None
     elif count:
-        Xs = xp.take(shifted(Xb, offset), idx, axis=0)
+        Xs = xp.take(Xb, idx, axis=0)
         gain = _gain(xp, Xs, xp.take(closest_b - xsq_b, idx), C2t, csq)
         valid = xp.arange(int(idx.shape[0]), device=_backend.device_of(idx)) < count
         w = xp.astype(valid, gain.dtype)
@@ -131,7 +149,7 @@ def _pp_gain_block(
     else:
         gains = xp.matmul(gain, w[:, None])[:, 0]
     if keep == "compact":
-        return (rows, need, gain), (gains,)
+        return BlockOut((rows, need, gain), (gains,))
     if keep == "rows":
         if gain is None:
             new = closest_b[:, None] * xp.ones((1, t), dtype=closest_b.dtype)
@@ -140,8 +158,8 @@ def _pp_gain_block(
             if need is not None:
                 gain = expand(xp, need, gain, xp.zeros_like(gain[:1, :]))
             new = closest_b[:, None] - gain
-        return (new,), (gains,)
-    return (), (gains,)
+        return BlockOut((new,), (gains,))
+    return BlockOut((), (gains,))
 
 
 def _chosen_gain(xp: Any, parts: list[Any], best: int, like: Any) -> Any:
@@ -160,18 +178,17 @@ def _chosen_gain(xp: Any, parts: list[Any], best: int, like: Any) -> Any:
     return xp.concat(cols)
 
 
-def _pp_update_block(
-    xp: Any, Xb: Any, wb: Any, closest_b: Any, owner_b: Any, xsq_b: Any,
-    offset: Any, c: Any, reach: Any, new_id: Any,
-) -> Any:
+def _pp_update_block(b: Block, c: Any, reach: Any, new_id: Any) -> BlockOut:
     # add the chosen center c (1, d): new closest distances and owners
+    xp, Xb, wb = b.xp, b.X, b.weights
+    closest_b, owner_b, xsq_b = b.rows["closest"], b.rows["owner"], b.rows["xsq"]
     if reach is None:  # no pruning (static shapes): every row
         need = xp.ones(closest_b.shape, dtype=xp.bool, device=_backend.device_of(closest_b))
     else:
         need = xp.take(reach, owner_b) < closest_b
     idx, count = _backend.nonzero_rows(xp, need)
     if count:
-        Xs = xp.take(shifted(Xb, offset), idx, axis=0)
+        Xs = xp.take(Xb, idx, axis=0)
         cl = xp.take(closest_b, idx)
         d2 = _sq_dists(xp, Xs, xp.take(xsq_b, idx), c)[:, 0]
         closer = d2 < cl
@@ -181,8 +198,7 @@ def _pp_update_block(
                                                   device=_backend.device_of(owner_b)),
                               xp.take(owner_b, idx)), owner_b,
         )
-    pot = xp.sum(closest_b) if wb is None else xp.sum(closest_b * wb)
-    return (closest_b, owner_b), (pot,)
+    return BlockOut((closest_b, owner_b), (b.weighted_sum(closest_b),))
 
 
 def _reach(sxp: Any, centers: Any, C: Any, eps: float) -> Any:
@@ -247,8 +263,11 @@ def kmeans_plusplus(
     k: int,
     rs: np.random.RandomState,
     n_local_trials: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[Any, np.ndarray]:
     """Greedy k-means++ (as scikit-learn): returns (centers, host indices).
+
+    ``progress(n_chosen)`` is called after each chosen center.
 
     At each step ``n_local_trials`` candidates are sampled with probability
     proportional to weight * squared distance to the closest chosen center;
@@ -275,7 +294,9 @@ def kmeans_plusplus(
     chosen = [first]  # rows (1, d); stacked when the pruning bounds need them
     stacked = first
     prune = not _backend.prefers_static_shapes(sxp)
-    owner = _backend.rows_from_host(xp, np.zeros(n, dtype=np.int64), data.X, data.device, None)
+    owner = _backend.rows_from_host(
+        xp, np.zeros(n, dtype=np.int64), data.X, data.device, data.index_dtype
+    )
     keep = _keep_mode(xp, pad, data.d)
     for step in range(1, k):
         u = rs.uniform(size=n_local_trials)
@@ -287,9 +308,9 @@ def kmeans_plusplus(
         C2t = 2.0 * sxp.permute_dims(Cp, (1, 0))
         csq = sxp.sum(C * C, axis=1)
         kept, (gains,) = data.map(
-            _pp_gain_block, (state.closest, owner, state.xsq),
+            _pp_gain_block, {"closest": state.closest, "owner": owner, "xsq": state.xsq},
             (C2t, csq, None if reach is None else sxp.min(reach, axis=1), keep),
-            out_specs=(((n_local_trials,), data.dtype),) if keep == "rows" else (),
+            out_specs=(OutSpec((n_local_trials,), data.dtype),) if keep == "rows" else (),
             join=keep != "compact",
         )
         best = int(sxp.argmax(gains))
@@ -297,17 +318,17 @@ def kmeans_plusplus(
             drop = _chosen_gain(xp, kept, best, state.closest)
             kept = None  # free the other candidates' gains before the update
             closest = xp.maximum(state.closest - drop, 0.0)
-            owner = xp.where(drop > 0, step, owner)
+            owner = xp.where(drop > 0, xp.asarray(step, dtype=owner.dtype), owner)
             pot = pot - gains[best]
         elif keep == "rows":
             closest = xp.maximum(kept[0][:, best], 0.0)
-            owner = xp.where(closest < state.closest, step, owner)
+            owner = xp.where(closest < state.closest, xp.asarray(step, dtype=owner.dtype), owner)
             pot = pot - gains[best]
         else:
             (closest, owner), (pot,) = data.map(
-                _pp_update_block, (state.closest, owner, state.xsq),
+                _pp_update_block, {"closest": state.closest, "owner": owner, "xsq": state.xsq},
                 (C[best : best + 1, :], None if reach is None else reach[:, best], step),
-                out_specs=(((), data.dtype), ((), sxp.int64)),
+                out_specs=(OutSpec((), data.dtype), OutSpec((), data.index_dtype)),
             )
         state.closest = _backend.persist(xp, closest)
         owner = _backend.persist(xp, owner)
@@ -315,40 +336,36 @@ def kmeans_plusplus(
         if prune:
             stacked = sxp.concat([stacked, chosen[-1]])
         indices.append(int(cand[best]))
+        if progress is not None:
+            progress(step + 1)
     chosen = stacked if prune else sxp.concat(chosen)
     idx = np.asarray(indices, dtype=np.int64)
     return chosen, idx
 
 
 # ---------------------------------------------------------------- k-means||
-def _select_block(
-    xp: Any, Xb: Any, wb: Any, closest_b: Any, u_b: Any, offset: Any, scale: Any
-) -> Any:
+def _select_block(b: Block, scale: Any) -> BlockOut:
     # keep each sample with probability min(1, scale * w * closest)
+    xp, wb, closest_b = b.xp, b.weights, b.rows["closest"]
     p = closest_b * float(scale) if wb is None else closest_b * wb * float(scale)
-    idx = xp.nonzero(u_b < p)[0]
-    return (), (xp.take(shifted(Xb, offset), idx, axis=0),)
+    idx = xp.nonzero(b.rows["u"] < p)[0]
+    return BlockOut((), (xp.take(b.X, idx, axis=0),))
 
 
 def _concat_rows(xp: Any, a: Any, b: Any) -> Any:
     return (xp.concat([a[0], b[0]]),)
 
 
-def _min_dist_block(
-    xp: Any, Xb: Any, wb: Any, closest_b: Any, xsq_b: Any, offset: Any, C: Any
-) -> Any:
-    d2 = xp.min(_sq_dists(xp, shifted(Xb, offset), xsq_b, C), axis=1)
-    d2 = xp.minimum(closest_b, d2)
-    pot = xp.sum(d2) if wb is None else xp.sum(d2 * wb)
-    return (d2,), (pot,)
+def _min_dist_block(b: Block, C: Any) -> BlockOut:
+    d2 = b.xp.min(_sq_dists(b.xp, b.X, b.rows["xsq"], C), axis=1)
+    d2 = b.xp.minimum(b.rows["closest"], d2)
+    return BlockOut((d2,), (b.weighted_sum(d2),))
 
 
-def _weights_block(
-    xp: Any, Xb: Any, wb: Any, offset: Any, centers_t: Any, half_csq: Any
-) -> Any:
-    lab = block_assign(xp, shifted(Xb, offset), centers_t, half_csq)
-    m = int(centers_t.shape[1])
-    return (), (_backend.segment_count(xp, lab, m, wb, Xb.dtype),)
+def _weights_block(b: Block, sc: Any) -> BlockOut:
+    lab = block_assign(b.xp, b.X, sc)
+    m = int(sc.centers.shape[0])
+    return BlockOut((), (_backend.segment_count(b.xp, lab, m, b.weights, b.X.dtype),))
 
 
 def kmeans_parallel(
@@ -380,20 +397,20 @@ def kmeans_parallel(
             break
         u = _backend.rows_from_host(xp, rs.uniform(size=n), data.X, data.device, data.dtype)
         _, (new,) = data.map(
-            _select_block, (state.closest, u), (ell / pot,), combine=_concat_rows
+            _select_block, {"closest": state.closest, "u": u}, (ell / pot,),
+            combine=_concat_rows,
         )
         if int(new.shape[0]) == 0:
             continue
         candidates = sxp.concat([candidates, new])
         (closest,), (total,) = data.with_columns(int(new.shape[0])).map(
-            _min_dist_block, (state.closest, state.xsq), (new,),
-            out_specs=(((), data.dtype),),
+            _min_dist_block, {"closest": state.closest, "xsq": state.xsq}, (new,),
+            out_specs=(OutSpec((), data.dtype),),
         )
         state.closest = _backend.persist(xp, closest)
         pot = float(total)
-    _, (cand_w,) = data.with_columns(int(candidates.shape[0])).map(
-        _weights_block, (), centers_args(sxp, candidates)
-    )
+    wide = data.with_columns(int(candidates.shape[0]))
+    _, (cand_w,) = wide.map(_weights_block, None, (scoring(wide, candidates),))
     return _reduce_candidates(data, candidates, cand_w, k, rs)
 
 
@@ -403,7 +420,7 @@ def _reduce_candidates(
     """Weighted k-means++ then Lloyd on the (few) candidates, on the host."""
     from array_api_compat import numpy as np_xp
 
-    from ._lloyd import lloyd_single
+    from ._lloyd import run_lloyd
 
     C = _backend.to_host(data.sxp, candidates).astype(np.float64)
     w = _backend.to_host(data.sxp, cand_w).astype(np.float64)
@@ -418,16 +435,17 @@ def _reduce_candidates(
     else:
         # a few seedings of the small weighted problem (cheap next to a pass
         # over X); the one with the lowest weighted inertia is kept
-        host = Data(xp=np_xp, X=C, weights=w, offset=None, device="cpu", chunk=C.shape[0])
+        host = Data(
+            xp=np_xp, X=C, weights=w, offset=None, device="cpu", chunk=C.shape[0],
+            geometry=data.geometry,
+        )
         var = np.average((C - np.average(C, axis=0, weights=w)) ** 2, axis=0, weights=w)
         trials = max(1, min(10, int(2e7 // (C.shape[0] * k))))
         best = None
         for _ in range(trials):
             seeds, _ = kmeans_plusplus(host, k, rs)
-            _, value, found, _, _ = lloyd_single(
-                host, seeds, max_iter=30, tol=1e-4 * float(var.mean())
-            )
-            if best is None or value < best[0]:
-                best = (value, found)
+            run = run_lloyd(host, seeds, max_iter=30, tol=1e-4 * float(var.mean()))
+            if best is None or run.inertia < best[0]:
+                best = (run.inertia, run.centers)
         centers = best[1]
     return _backend.from_host(data.sxp, np.asarray(centers), data.device, candidates.dtype)

@@ -1,47 +1,105 @@
-"""One run of Lloyd's algorithm, scikit-learn's semantics. Pure Array API."""
+"""Lloyd's iterations, one empty-cluster relocation, the ``Step`` protocol.
+
+Pure Array API. ``run_lloyd`` drives any :class:`Step` (Lloyd's pass, or the
+Hamerly step that gives the same labels with fewer distance computations) for
+both geometries (Euclidean means, or normalised sums for cosine).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from . import _backend
-from ._assign import Data, assign, farthest, inertia_and_sizes, lloyd_pass
+from ._assign import Data, Geometry, PassResult, assign, farthest, inertia_and_sizes, lloyd_pass
+from ._typing import Array
 
-Report = Callable[[int, Any, Any, float], None]
+# report(n_iter, labels, centers the labels were computed for, center shift)
+Report = Callable[[int, Array, Array, float], None]
 
 
-def new_centers(
-    data: Data, old_centers: Any, labels: Any, sums: Any, counts: Any
-) -> Any:
-    """Weighted means; empty clusters take the points farthest from their center.
+class Step(Protocol):
+    """One iteration's assignment pass: labels and per-cluster sums."""
 
-    As scikit-learn does: the points farthest from their own (old) center each
-    become the center of one empty cluster and leave the sums of the cluster
-    they came from. Empty clusters are rare, so that repair runs on the host
-    with a few tiny transfers; the common path stays on the device.
+    def __call__(self, centers: Array, labels_old: Array | None) -> PassResult: ...
+
+    def moved(self, old: Array, new: Array) -> None:
+        """Told how the centers moved (bound-based steps use it)."""
+
+
+class LloydStep:
+    """One Lloyd iteration: assign every sample, sum per cluster."""
+
+    def __init__(self, data: Data) -> None:
+        self.data = data
+
+    def __call__(self, centers: Array, labels_old: Array | None) -> PassResult:
+        return lloyd_pass(self.data, centers, labels_old)
+
+    def moved(self, old: Array, new: Array) -> None:
+        pass
+
+
+class Update(NamedTuple):
+    """New centers, and whether an empty cluster was given a sample."""
+
+    centers: Array
+    relocated: bool
+
+
+def unit_sums(sxp: object, sums: Array) -> tuple[Array, Array]:
+    """Per-cluster sums scaled to unit length (robust to any scale), and
+    whether each had a direction."""
+    big = sxp.max(sxp.abs(sums), axis=1)
+    safe = sxp.where(big > 0, big, sxp.ones_like(big))
+    scaled = sums / safe[:, None]
+    norms = sxp.sqrt(sxp.sum(scaled * scaled, axis=1))
+    ok = norms > 0
+    return scaled / sxp.where(ok, norms, sxp.ones_like(norms))[:, None], ok
+
+
+def new_centers(data: Data, old: Array, labels: Array, sums: Array, counts: Array) -> Update:
+    """Centers from the per-cluster sums; empty clusters take the samples
+    farthest from their center (``relocate_empty``).
+
+    Euclidean: weighted means. Cosine: the normalised sums (a cluster whose
+    members cancel out keeps its center). A cluster still empty (no sample
+    could be spared) keeps its center.
     """
     sxp = data.sxp
     n_empty = int(sxp.sum(sxp.astype(counts == 0, sxp.int64)))
     if n_empty:
-        sums, counts = _relocate_empty(data, old_centers, labels, sums, counts, n_empty)
-    safe = sxp.where(counts > 0, counts, sxp.ones_like(counts))
-    # a cluster still empty (no sample could be spared) keeps its center
-    return sxp.where((counts > 0)[:, None], sums / safe[:, None], old_centers)
+        sums, counts = relocate_empty(data, old, labels, sums, counts, n_empty)
+    filled = counts > 0
+    if data.geometry is Geometry.COSINE:
+        unit, ok = unit_sums(sxp, sums)
+        centers = sxp.where((filled & ok)[:, None], unit, old)
+    else:
+        safe = sxp.where(filled, counts, sxp.ones_like(counts))
+        centers = sxp.where(filled[:, None], sums / safe[:, None], old)
+    return Update(centers, bool(n_empty))
 
 
-def _relocate_empty(
-    data: Data, old_centers: Any, labels: Any, sums: Any, counts: Any, n_empty: int
-) -> tuple[Any, Any]:
+def relocate_empty(
+    data: Data, old: Array, labels: Array, sums: Array, counts: Array, n_empty: int
+) -> tuple[Array, Array]:
+    """Give each empty cluster one of the samples farthest from its center.
+
+    As scikit-learn does: the samples of largest cost against their own (old)
+    center, farthest first (earliest first among ties), each become the only
+    member of one empty cluster and leave the sums of the cluster they came
+    from. A sample of zero weight, or the last weight of its cluster, is not
+    moved (it would leave a cluster empty or centered on nothing). Empty
+    clusters are rare, so this runs on the host with a few tiny transfers.
+    """
     sxp = data.sxp
-    # extra candidates: a sample of zero weight, or the last weight of its
-    # cluster, is not moved (it would leave a cluster empty or centered on 0)
     m = min(data.n, n_empty + int(counts.shape[0]))
-    rows, far_labels, far_w = farthest(data, old_centers, labels, m)
-    rows_h = _backend.to_host(sxp, rows)
-    labels_h = _backend.to_host(sxp, far_labels)
-    w_h = _backend.to_host(sxp, far_w)
+    far = farthest(data, old, labels, m)
+    rows_h = _backend.to_host(sxp, far.rows)
+    labels_h = _backend.to_host(sxp, far.labels)
+    w_h = _backend.to_host(sxp, far.weights)
     sums_h = _backend.to_host(sxp, sums).copy()
     counts_h = _backend.to_host(sxp, counts).copy()
     empty = list(np.flatnonzero(counts_h == 0))
@@ -64,50 +122,50 @@ def _relocate_empty(
     )
 
 
-class LloydStep:
-    """One Lloyd iteration: assign every sample, sum per cluster."""
+class RunResult(NamedTuple):
+    """One run from one initialisation. ``converged``: stopped before
+    ``max_iter`` (no label changed, or the center shift reached ``tol``)."""
 
-    def __init__(self, data: Data) -> None:
-        self.data = data
+    labels: Array
+    inertia: float
+    centers: Array
+    n_iter: int
+    n_nonempty: int
+    converged: bool
+    strict: bool  # converged because no label changed
 
-    def __call__(self, centers: Any, labels_old: Any) -> tuple[Any, Any, Any, int]:
-        return lloyd_pass(self.data, centers, labels_old)
 
-    def moved(self, old: Any, new: Any) -> None:
-        """Told how the centers moved (bound-based steps use it)."""
-
-
-def lloyd_single(
+def run_lloyd(
     data: Data,
-    centers_init: Any,
+    centers_init: Array,
     *,
     max_iter: int,
     tol: float,
     report: Report | None = None,
-    step: Any = None,
-) -> tuple[Any, float, Any, int, int]:
-    """Run Lloyd iterations from ``centers_init`` (in the small namespace).
+    step: Step | None = None,
+) -> RunResult:
+    """Lloyd iterations from ``centers_init`` (in the small namespace).
 
-    Returns ``(labels, inertia, centers, n_iter, n_nonempty)``. Stops when no
-    label changes (strict convergence) or when the total squared center shift
-    is at most ``tol`` (already scaled to the data); afterwards the labels are
-    recomputed for the final centers unless they already match them.
-    ``step`` computes one iteration's labels and sums (Lloyd's by default; the
-    Hamerly step gives the same labels with fewer distance computations).
+    Stops when no label changes and no cluster was relocated (strict
+    convergence), or when the total squared center shift is at most ``tol``
+    (already scaled to the data). The labels and inertia returned always
+    belong to the centers returned: unless the last pass already assigned
+    them, they are recomputed for the final centers.
     """
     sxp = data.sxp
     step = LloydStep(data) if step is None else step
     centers = centers_init
     labels = None
-    strict = False
+    strict = converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         labels_old = labels
-        labels, sums, counts, changed = step(centers, labels_old)
-        labels = _backend.persist(data.xp, labels)
-        centers_prev, centers = centers, new_centers(data, centers, labels, sums, counts)
-        if labels_old is not None and changed == 0:
-            strict = True
+        res = step(centers, labels_old)
+        labels = _backend.persist(data.xp, res.labels)
+        centers_prev = centers
+        centers, relocated = new_centers(data, centers, labels, res.sums, res.counts)
+        if labels_old is not None and res.n_changed == 0 and not relocated:
+            strict = converged = True
             if report is not None:
                 report(n_iter, labels, centers_prev, 0.0)
             break
@@ -116,9 +174,10 @@ def lloyd_single(
         if report is not None:
             report(n_iter, labels, centers_prev, shift)
         if shift <= tol:
+            converged = True
             break
         step.moved(centers_prev, centers)
     if not strict:
         labels = _backend.persist(data.xp, assign(data, centers))
     value, n_nonempty = inertia_and_sizes(data, centers, labels)
-    return labels, value, centers, n_iter, n_nonempty
+    return RunResult(labels, value, centers, n_iter, n_nonempty, converged, strict)

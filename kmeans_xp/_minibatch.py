@@ -1,11 +1,13 @@
 """Mini-batch K-Means: ``fit`` on random batches, ``partial_fit`` on a stream.
 
-Pure Array API: the algorithm takes the namespace ``xp`` and is built on the
-block primitives of :mod:`kmeans_xp._assign` (``block_assign``,
-``block_update``, hence ``_backend.segment_sum``). Every random number (batch
-rows, initialisation, reassignments) is drawn on the host with NumPy's
+Pure Array API, on the shared engine: a batch is a small ``Data`` whose step
+is one chunked pass (``_step_block``: nearest centers, per-cluster sums and
+the batch cost), and the full-data passes (mean and variance, held-out
+inertia, final labels) are the passes KMeans uses. Every random number
+(batch rows, initialisation, reassignments) is drawn on the host with NumPy's
 ``RandomState`` and moved to the device, so one seed gives the same result on
-every backend.
+every backend. The state of a fit (center counts, the reassignment counter)
+lives in the fit, not on the estimator, until it is stored at the end.
 """
 
 from __future__ import annotations
@@ -14,43 +16,45 @@ import math
 import sys
 import time
 import warnings
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import numpy as np
 
 from . import _backend
 from ._assign import (
+    Block,
+    BlockOut,
     Data,
+    Geometry,
+    Scoring,
     assign,
     block_assign,
     block_update,
-    chunk_size_for,
-    half_sq_norms,
+    column_mean_var,
     inertia_and_sizes,
     needs_offset,
-    row_slices,
-    shifted,
-    transform,
+    prepare_block,
+    row_costs,
+    scoring,
 )
-from ._base import BaseEstimator, ClusterMixin, TransformerMixin
+from ._init import init_random, kmeans_parallel
+from ._init import kmeans_plusplus as _kmeans_plusplus
+from ._kmeans_base import BaseKMeans, Progress, memory_advice
+from ._typing import Array, Namespace
 from ._validation import (
+    MINIBATCH_CONSTRAINTS,
     check_data,
-    check_init_array,
-    check_init_n_init,
-    check_int,
     check_n_clusters,
-    check_is_fitted,
     check_random_state,
-    check_real,
-    check_sample_weight,
     get_namespace,
     is_array_init,
+    prepare_sample_weight,
     reject_lazy,
 )
 
 __all__ = ["MiniBatchKMeans"]
 
-_INITS = ("k-means++", "random")
 _LAZY_HINT = (
     "use KMeans for Dask arrays, or stream the blocks with "
     "MiniBatchKMeans.partial_fit(block.compute()) for block in X.blocks"
@@ -58,54 +62,28 @@ _LAZY_HINT = (
 
 
 # ----------------------------------------------------------------------------
-# passes over the rows of an in-memory array, one chunk at a time
+# one mini-batch step: a chunked pass over the batch
 # ----------------------------------------------------------------------------
-def _data(xp: Any, X: Any, w: Any, offset: Any, chunk: int) -> Data:
-    return Data(xp=xp, X=X, weights=w, offset=offset, device=_backend.device_of(X), chunk=chunk)
+def _step_block(b: Block, sc: Scoring, geometry: Geometry) -> BlockOut:
+    xp = b.xp
+    k = int(sc.centers.shape[0])
+    lab = block_assign(xp, b.X, sc)
+    cost = b.weighted_sum(row_costs(xp, b.X, sc.centers, lab, geometry))
+    sums, counts = block_update(xp, b.X, b.weights, lab, k)
+    return BlockOut((), (sums, counts, cost))
 
 
-def _labels_inertia(
-    xp: Any, X: Any, w: Any, offset: Any, centers: Any, chunk: int
-) -> tuple[Any, float]:
-    """Nearest center of every row and the weighted inertia (the shared passes
-    of ``_assign``; ``centers`` are in the shifted frame, ``X - offset``)."""
-    data = _data(xp, X, w, offset, chunk)
-    labels = assign(data, centers)
-    value, _ = inertia_and_sizes(data, centers, labels)
-    return labels, value
-
-
-def _distances(xp: Any, X: Any, offset: Any, centers: Any, chunk: int) -> Any:
-    """Euclidean distances (n, k) from every row to every center."""
-    return transform(_data(xp, X, None, offset, chunk), centers)
-
-
-def minibatch_step(
-    xp: Any, Xb: Any, wb: Any, offset: Any, centers: Any, counts: Any, chunk: int
-) -> tuple[Any, Any, Any]:
-    """One mini-batch update of ``centers`` (shifted frame) with the rows ``Xb``.
+def minibatch_step(batch: Data, centers: Array, counts: Array) -> tuple[Array, Array, Array]:
+    """One mini-batch update of ``centers`` (shifted frame) with the batch's rows.
 
     Each center moves to the weighted mean of everything it has absorbed so
     far: ``(c * n_c + sum of its batch rows) / (n_c + batch weight)``, where
     ``counts`` holds the weight ``n_c`` each center has seen. Centers that get
-    no row keep their place. Returns ``(centers, counts, batch_inertia)``, the
-    inertia being that of the batch against the centers before the update.
+    no row keep their place. Returns ``(centers, counts, batch_cost)``, the
+    cost being that of the batch against the centers before the update.
     """
-    k = int(centers.shape[0])
-    centers_t = xp.permute_dims(centers, (1, 0))
-    half_csq = half_sq_norms(xp, centers)
-    sums = weights = total = None
-    for a, b in row_slices(int(Xb.shape[0]), chunk):
-        Xc = shifted(Xb[a:b, ...], offset)
-        wc = None if wb is None else wb[a:b]
-        lab = block_assign(xp, Xc, centers_t, half_csq)
-        diff = Xc - xp.take(centers, lab, axis=0)
-        d2 = xp.sum(diff * diff, axis=1)
-        part = xp.sum(d2) if wc is None else xp.sum(d2 * wc)
-        s, c = block_update(xp, Xc, wc, lab, k)
-        total = part if total is None else total + part
-        sums = s if sums is None else sums + s
-        weights = c if weights is None else weights + c
+    xp = batch.sxp
+    _, (sums, weights, total) = batch.map(_step_block, None, (scoring(batch, centers), batch.geometry))
     new_counts = counts + weights
     hit = weights > 0
     denom = xp.where(hit, new_counts, xp.ones_like(new_counts))
@@ -114,15 +92,8 @@ def minibatch_step(
 
 
 def reassign_small(
-    xp: Any,
-    Xb: Any,
-    offset: Any,
-    centers: Any,
-    counts: Any,
-    ratio: float,
-    rs: np.random.RandomState,
-    device: Any,
-) -> tuple[Any, Any, int]:
+    batch: Data, centers: Array, counts: Array, ratio: float, rs: np.random.RandomState
+) -> tuple[Array, Array, int]:
     """Move centers that absorbed little weight onto random rows of the batch.
 
     A center is reassigned when its count is below ``ratio`` times the largest
@@ -131,8 +102,9 @@ def reassign_small(
     not moved again at once. The decision is made on the host from the ``k``
     counts; the rows are drawn with the host ``rs``.
     """
+    xp, device = batch.xp, batch.device
     counts_h = np.array(_backend.to_host(xp, counts), dtype=np.float64)
-    b = int(Xb.shape[0])
+    b = batch.n
     low = counts_h < ratio * counts_h.max()
     cap = int(0.5 * b)
     if int(low.sum()) > cap:
@@ -145,7 +117,8 @@ def reassign_small(
     picks = rs.choice(b, size=m, replace=False)
     source = np.zeros(counts_h.shape[0], dtype=np.int64)
     source[low] = picks
-    rows = shifted(xp.take(Xb, _backend.from_host(xp, source, device), axis=0), offset)
+    idx = _backend.from_host(xp, source, device, _backend.index_dtype(xp, device))
+    rows = prepare_block(xp, xp.take(batch.X, idx, axis=0), batch.geometry, batch.offset)
     mask = _backend.from_host(xp, low, device)
     centers = xp.where(mask[:, None], rows, centers)
     counts_h[low] = counts_h[~low].min()
@@ -188,7 +161,25 @@ class _EarlyStopping:
         return self.patience is not None and self.stalled >= self.patience
 
 
-class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+@dataclass
+class _StreamState:
+    """What a sequence of steps carries: the weight each center has absorbed
+    and the rows seen since the last reassignment check."""
+
+    counts: Array
+    since_reassign: int = 0
+
+    def reassign_due(self, xp: Namespace, n_rows: int) -> bool:
+        """Every ``10 * n_clusters`` rows, or when a center has absorbed nothing."""
+        self.since_reassign += n_rows
+        k = int(self.counts.shape[0])
+        if self.since_reassign >= 10 * k or bool(xp.any(self.counts == 0)):
+            self.since_reassign = 0
+            return True
+        return False
+
+
+class MiniBatchKMeans(BaseKMeans):
     """Mini-batch K-Means on any Array API library, with ``partial_fit`` for streams.
 
     Each step draws ``batch_size`` rows at random (on the host RNG), assigns
@@ -202,7 +193,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    init : {"k-means++", "random"} or array of shape (n_clusters, n_features)
+    init : {"k-means++", "k-means||", "random"} or array of shape (n_clusters, n_features)
         Initialisation, computed on ``init_size`` random rows: greedy
         k-means++, k of those rows at random, or the given centers (an array
         of the same library and device as ``X``).
@@ -291,6 +282,9 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     [0, 10]
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = MINIBATCH_CONSTRAINTS
+    _random_n_init: ClassVar[int] = 3
+
     def __init__(
         self,
         n_clusters: int = 8,
@@ -323,28 +317,12 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.chunk_bytes = chunk_bytes
 
     # ------------------------------------------------------------------ checks
-    def _check_params(self, n_samples: int | None, where: str = "X") -> tuple[int, int, int]:
-        """Validate every parameter; returns (n_clusters, n_init, init_size).
-
-        ``n_samples`` None (a later ``partial_fit`` call) skips the checks
-        against the number of rows.
-        """
-        k = check_n_clusters(self.n_clusters, n_samples, where)
-        check_int(self.max_iter, "max_iter", 1)
-        batch = check_int(self.batch_size, "batch_size", 1)
-        check_real(self.tol, "tol", 0.0)
-        check_real(self.reassignment_ratio, "reassignment_ratio", 0.0)
-        if self.max_no_improvement is not None:
-            check_int(self.max_no_improvement, "max_no_improvement", 0)
-        if not isinstance(self.compute_labels, (bool, np.bool_)):
-            raise TypeError(f"compute_labels must be a bool, got {self.compute_labels!r}")
-        if self.chunk_bytes is not None:
-            check_int(self.chunk_bytes, "chunk_bytes", 1)
-        n_init = check_init_n_init(self.init, self.n_init, _INITS, random_n_init=3)
+    def _init_size(self, k: int, n_samples: int | None) -> int:
+        batch = int(self.batch_size)
         if self.init_size is None:
             init_size = max(3 * batch, 3 * k)
         else:
-            init_size = check_int(self.init_size, "init_size", 1)
+            init_size = int(self.init_size)
             if init_size < k:
                 warnings.warn(
                     f"init_size={init_size} should be larger than n_clusters={k}; "
@@ -353,241 +331,245 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                     stacklevel=3,
                 )
                 init_size = 3 * k
-        return k, n_init, (init_size if n_samples is None else min(init_size, n_samples))
+        return init_size if n_samples is None else min(init_size, n_samples)
 
     # ----------------------------------------------------------------- helpers
-    def _init_centers(
-        self, xp: Any, Xs: Any, ws: Any, init: Any, k: int, rs: np.random.RandomState,
-        device: Any,
-    ) -> Any:
-        """Initial centers (shifted frame) from the rows ``Xs`` (shifted frame)."""
-        if is_array_init(init):
-            return init
-        m = int(Xs.shape[0])
-        if init == "random":
-            if ws is None:
-                p = None
-            else:
-                w_h = np.asarray(_backend.to_host(xp, ws), dtype=np.float64)
-                p = w_h / w_h.sum()
-            seeds = rs.choice(m, size=k, replace=False, p=p)
-            return xp.take(Xs, _backend.from_host(xp, seeds.astype(np.int64), device), axis=0)
-        from ._estimator import kmeans_plusplus
+    def _sub(self, data: Data, idx: np.ndarray) -> Data:
+        """The rows ``idx`` (host indices) of ``data`` as a Data of their own."""
+        xp = data.xp
+        ind = _backend.from_host(xp, idx.astype(np.int64), data.device, _backend.index_dtype(xp, data.device))
+        X = xp.take(data.X, ind, axis=0)
+        w = None if data.weights is None else xp.take(data.weights, ind, axis=0)
+        return replace(data, X=X, weights=w, chunk=min(data.chunk, int(idx.shape[0])))
 
-        centers, _ = kmeans_plusplus(Xs, k, sample_weight=ws, random_state=rs)
+    def _init_rows(self, data: Data, size: int, rs: np.random.RandomState) -> np.ndarray:
+        """Random rows for an initialisation, among the rows of positive weight
+        (all rows when unweighted: the same draws as scikit-learn)."""
+        if data.weights is None:
+            return rs.randint(0, data.n, size)
+        w = _backend.to_host(data.xp, data.weights)
+        pos = np.flatnonzero(w > 0)
+        if pos.shape[0] == data.n:
+            return rs.randint(0, data.n, size)
+        return pos[rs.randint(0, pos.shape[0], size)]
+
+    def _init_centers(self, sub: Data, init: Any, k: int, rs: np.random.RandomState) -> Array:
+        """Initial centers (shifted frame) from the rows of ``sub``."""
+        if is_array_init(init):
+            return init if sub.offset is None else init - sub.offset
+        if init == "random":
+            return init_random(sub, k, rs)
+        if init == "k-means||":
+            return kmeans_parallel(sub, k, rs)
+        centers, _ = _kmeans_plusplus(sub, k, rs)
         return centers
 
-    def _rows(self, xp: Any, X: Any, w: Any, idx: np.ndarray, device: Any) -> tuple[Any, Any]:
-        ind = _backend.from_host(xp, idx.astype(np.int64), device)
-        return xp.take(X, ind, axis=0), (None if w is None else xp.take(w, ind, axis=0))
-
-    def _reassign_due(self, xp: Any, counts: Any, n_rows: int) -> bool:
-        """Every ``10 * n_clusters`` rows, or when a center has absorbed nothing."""
-        self._n_since_reassign += n_rows
-        k = int(counts.shape[0])
-        if self._n_since_reassign >= 10 * k or bool(xp.any(counts == 0)):
-            self._n_since_reassign = 0
-            return True
-        return False
-
     # --------------------------------------------------------------------- fit
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "MiniBatchKMeans":
-        """Compute the clustering of ``X`` (n_samples, n_features) by mini-batches."""
-        init = self.init
-        xp, device = get_namespace(X, sample_weight, init if is_array_init(init) else None)
-        reject_lazy(xp, type(self).__name__, _LAZY_HINT)
-        X = check_data(xp, X, device)
-        n, d = int(X.shape[0]), int(X.shape[1])
-        k, n_init, init_size = self._check_params(n)
-        batch = min(int(self.batch_size), n)
-        w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
-        if is_array_init(init):
-            init = check_init_array(xp, init, k, d, X.dtype, device)
-        rs = check_random_state(self.random_state)
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> MiniBatchKMeans:
+        """Compute the clustering of ``X`` by mini-batches.
 
-        mean = xp.mean(X, axis=0)
-        var = xp.var(X, axis=0)
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : MiniBatchKMeans
+        """
+        self._validate_params()
+        xp0, _ = get_namespace(X)
+        reject_lazy(xp0, type(self).__name__, _LAZY_HINT)
+        inp = self._fit_input(X, sample_weight)
+        xp, device, k, rs = inp.xp, inp.device, inp.k, inp.random_state
+        n = int(inp.X.shape[0])
+        init_size = self._init_size(k, n)
+        batch = min(int(self.batch_size), n)
+        data = self._make_data(xp, inp.X, inp.weights, device, None, k, inp.weight_scale)
+        mean, var = column_mean_var(data)
         tol = float(xp.mean(var)) * float(self.tol)
         offset = mean if needs_offset(xp, mean, var) else None
-        if is_array_init(init) and offset is not None:
-            init = init - offset
-        chunk = chunk_size_for(xp, X, device, k, self.chunk_bytes)
-        start = time.perf_counter()
+        data = replace(data, offset=offset)
+        progress = Progress(self.verbose, inp.n_init, k)
+        scale = inp.weight_scale
+        started = time.perf_counter()
 
-        # candidates are compared on held-out rows, each built on its own rows
-        valid_X, valid_w = self._rows(xp, X, w, rs.randint(0, n, init_size), device)
-        best = None
-        for i in range(n_init):
-            init_X, init_w = self._rows(xp, X, w, rs.randint(0, n, init_size), device)
-            init_X = shifted(init_X, offset)
-            centers = self._init_centers(xp, init_X, init_w, init, k, rs, device)
-            _, value = _labels_inertia(xp, valid_X, valid_w, offset, centers, chunk)
-            value = float(value)
-            if self.verbose:
-                print(f"Init {i + 1}/{n_init}: held-out inertia {value:.6g}", file=sys.stderr)
-            if best is None or value < best[0]:
-                best = (value, centers)
-        centers = best[1]
+        with memory_advice(data, k, self.chunk_bytes), _backend.blas_one_thread:
+            # candidates are compared on held-out rows, each built on its own rows
+            valid = self._sub(data, rs.randint(0, n, init_size))
+            best = None
+            for _ in range(inp.n_init):
+                progress.init_start(inp.init if isinstance(inp.init, str) else "given centers")
+                sub = self._sub(data, self._init_rows(data, init_size, rs))
+                centers = self._init_centers(sub, inp.init, k, rs)
+                value, _ = inertia_and_sizes(valid, centers, assign(valid, centers))
+                if self.verbose:
+                    progress._say(f"{progress._tag()}: held-out inertia {value:.6g}")
+                if best is None or value < best[0]:
+                    best = (value, centers)
+            assert best is not None
+            centers = best[1]
 
-        counts = xp.zeros((k,), dtype=X.dtype, device=device)
-        self._n_since_reassign = 0
-        stop = _EarlyStopping(n, batch, tol, self.max_no_improvement)
-        ratio = float(self.reassignment_ratio)
-        n_steps = max(1, (int(self.max_iter) * n) // batch)
-        last = 0.0
-        step = 0
-        for step in range(n_steps):
-            Xb, wb = self._rows(xp, X, w, rs.randint(0, n, batch), device)
-            due = self._reassign_due(xp, counts, batch)
-            new, counts, value = minibatch_step(xp, Xb, wb, offset, centers, counts, chunk)
-            if due and ratio > 0:
-                new, counts, _ = reassign_small(xp, Xb, offset, new, counts, ratio, rs, device)
-            shift = 0.0
-            if tol > 0 or self.verbose:
-                diff = new - centers
-                shift = float(xp.sum(diff * diff))
-            centers = new
-            last = float(value) / batch
-            done = stop(step, last, shift)
+            state = _StreamState(xp.zeros((k,), dtype=data.dtype, device=device))
+            stop = _EarlyStopping(n, batch, tol, self.max_no_improvement)
+            ratio = float(self.reassignment_ratio)
+            n_steps = max(1, (int(self.max_iter) * n) // batch)
+            last = 0.0
+            step = 0
+            for step in range(n_steps):
+                part = self._sub(data, rs.randint(0, n, batch))
+                due = state.reassign_due(xp, batch)
+                new, state.counts, value = minibatch_step(part, centers, state.counts)
+                if due and ratio > 0:
+                    new, state.counts, _ = reassign_small(part, new, state.counts, ratio, rs)
+                shift = 0.0
+                if tol > 0 or self.verbose:
+                    diff = new - centers
+                    shift = float(xp.sum(diff * diff))
+                centers = new
+                last = float(value) * scale / batch
+                done = stop(step, last, shift)
+                if self.verbose:
+                    ewa = last if stop.ewa is None else stop.ewa
+                    progress._say(
+                        f"Minibatch step {step + 1}/{n_steps}: batch inertia {last:.6g}, "
+                        f"smoothed {ewa:.6g}, center shift {shift:.3g}, "
+                        f"elapsed {time.perf_counter() - started:.2f}s"
+                    )
+                if done:
+                    break
             if self.verbose:
-                ewa = last if stop.ewa is None else stop.ewa
-                print(
-                    f"Minibatch step {step + 1}/{n_steps}: batch inertia {last:.6g}, "
-                    f"smoothed {ewa:.6g}, center shift {shift:.3g}, "
-                    f"elapsed {time.perf_counter() - start:.2f}s",
-                    file=sys.stderr,
-                )
-            if done:
-                break
+                how = "converged" if step + 1 < n_steps else "stopped at max_iter"
+                progress._say(f"{progress._tag()}: {how} after {step + 1} steps")
+            labels = inertia = None
+            if self.compute_labels:
+                labels = assign(data, centers)
+                inertia, _ = inertia_and_sizes(data, centers, labels)
 
         self._offset = offset
-        self._counts = counts
+        self._stream = state
         self._rs = rs
+        self._weight_scale = scale
         self.cluster_centers_ = centers if offset is None else centers + offset
         self.n_steps_ = step + 1
         self.n_iter_ = int(math.ceil(self.n_steps_ * batch / n))
-        self.n_features_in_ = d
-        if not self._store_labels(xp, X, w, offset, centers, chunk):
+        self.n_features_in_ = data.d
+        if labels is None:
+            self.__dict__.pop("labels_", None)
             self.inertia_ = (last if stop.ewa is None else stop.ewa) * n
+        else:
+            self.labels_, self.inertia_ = labels, inertia
         return self
 
     def partial_fit(
         self, X: Any, y: Any = None, sample_weight: Any = None
-    ) -> "MiniBatchKMeans":
+    ) -> MiniBatchKMeans:
         """Update the centers with one mini-batch step on the rows of ``X``.
 
         The first call initialises the centers from (up to ``init_size``
         rows of) ``X``, which must then have at least ``n_clusters`` rows.
         Later calls must pass arrays of the same library, device and number
         of features. Continues from ``fit`` when called after it.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : MiniBatchKMeans
         """
         first = not hasattr(self, "cluster_centers_")
-        init = self.init
+        self._validate_params()
         if first:
-            xp, device = get_namespace(X, sample_weight, init if is_array_init(init) else None)
-            reject_lazy(xp, type(self).__name__, _LAZY_HINT)
-            X = check_data(xp, X, device)
+            xp0, _ = get_namespace(X)
+            reject_lazy(xp0, type(self).__name__, _LAZY_HINT)
+            inp = self._fit_input(X, sample_weight)
+            xp, device, k, rs, Xc = inp.xp, inp.device, inp.k, inp.random_state, inp.X
+            w, scale = inp.weights, inp.weight_scale
+            n = int(Xc.shape[0])
+            data = self._make_data(xp, Xc, w, device, None, k, scale)
+            mean, var = column_mean_var(data)
+            offset = mean if needs_offset(xp, mean, var) else None
+            data = replace(data, offset=offset)
+            init_size = self._init_size(k, n)
+            with memory_advice(data, k, self.chunk_bytes), _backend.blas_one_thread:
+                if is_array_init(inp.init):
+                    sub = data
+                else:
+                    sub = data if init_size >= n else self._sub(
+                        data, self._init_rows(data, init_size, rs)
+                    )
+                centers = self._init_centers(sub, inp.init, k, rs)
+            state = _StreamState(xp.zeros((k,), dtype=data.dtype, device=device))
+            n_steps = 0
         else:
             centers_out = self.cluster_centers_
-            xp, device = get_namespace(X, sample_weight, centers_out)
+            xp, device = get_namespace(
+                X, sample_weight, fitted=centers_out, estimator=type(self).__name__
+            )
             reject_lazy(xp, type(self).__name__, _LAZY_HINT)
-            X = check_data(
+            Xc = check_data(
                 xp, X, device, dtype=centers_out.dtype, n_features=self.n_features_in_,
                 estimator=type(self).__name__,
             )
-        n, d = int(X.shape[0]), int(X.shape[1])
-        k, _, init_size = self._check_params(n if first else None, "the first batch")
-        w = check_sample_weight(xp, sample_weight, n, X.dtype, device)
-        if first:
-            rs = check_random_state(self.random_state)
-            mean = xp.mean(X, axis=0)
-            offset = mean if needs_offset(xp, mean, xp.var(X, axis=0)) else None
-            if is_array_init(init):
-                init = check_init_array(xp, init, k, d, X.dtype, device)
-                centers = init if offset is None else init - offset
+            k = check_n_clusters(self.n_clusters, None)
+            n = int(Xc.shape[0])
+            sw = prepare_sample_weight(xp, sample_weight, n, Xc.dtype, device)
+            scale = self._weight_scale
+            ratio = sw.scale / scale  # into the first call's scale
+            if sw.array is None:
+                w = None if ratio == 1.0 else xp.full((n,), ratio, dtype=Xc.dtype, device=device)
             else:
-                if init_size < n:
-                    Xs, ws = self._rows(xp, X, w, rs.randint(0, n, init_size), device)
-                else:
-                    Xs, ws = X, w
-                centers = self._init_centers(xp, shifted(Xs, offset), ws, init, k, rs, device)
-            counts = xp.zeros((k,), dtype=X.dtype, device=device)
-            self._n_since_reassign = 0
-            self._offset = offset
-            self._rs = rs
-            self.n_steps_ = 0
-        else:
-            rs = self._rs
-            offset = self._offset
-            counts = self._counts
-            centers = self.cluster_centers_ if offset is None else self.cluster_centers_ - offset
-        chunk = chunk_size_for(xp, X, device, k, self.chunk_bytes)
-        due = self._reassign_due(xp, counts, n)
-        centers, counts, value = minibatch_step(xp, X, w, offset, centers, counts, chunk)
-        if due and float(self.reassignment_ratio) > 0:
-            centers, counts, _ = reassign_small(
-                xp, X, offset, centers, counts, float(self.reassignment_ratio), rs, device
-            )
-        self._counts = counts
+                w = sw.array if ratio == 1.0 else sw.array * ratio
+            rs, offset, state = self._rs, self._offset, self._stream
+            centers = centers_out if offset is None else centers_out - offset
+            data = self._make_data(xp, Xc, w, device, offset, k, scale)
+            n_steps = self.n_steps_
+        with memory_advice(data, k, self.chunk_bytes), _backend.blas_one_thread:
+            due = state.reassign_due(xp, n)
+            centers, state.counts, value = minibatch_step(data, centers, state.counts)
+            if due and float(self.reassignment_ratio) > 0:
+                centers, state.counts, _ = reassign_small(
+                    data, centers, state.counts, float(self.reassignment_ratio), rs
+                )
+            labels = inertia = None
+            if self.compute_labels:
+                labels = assign(data, centers)
+                inertia, _ = inertia_and_sizes(data, centers, labels)
+        if first:
+            self._offset, self._rs, self._weight_scale = offset, rs, scale
+        self._stream = state
         self.cluster_centers_ = centers if offset is None else centers + offset
-        self.n_steps_ += 1
-        self.n_features_in_ = d
+        self.n_steps_ = n_steps + 1
+        self.n_features_in_ = data.d
         if self.verbose:
             print(
-                f"partial_fit step {self.n_steps_}: batch inertia {float(value) / n:.6g}",
+                f"partial_fit step {self.n_steps_}: batch inertia "
+                f"{float(value) * scale / n:.6g}",
                 file=sys.stderr,
             )
-        self._store_labels(xp, X, w, offset, centers, chunk)
+        if labels is None:
+            self.__dict__.pop("labels_", None)
+        else:
+            self.labels_, self.inertia_ = labels, inertia
         return self
 
-    def _store_labels(
-        self, xp: Any, X: Any, w: Any, offset: Any, centers: Any, chunk: int
-    ) -> bool:
-        """With ``compute_labels``, set ``labels_`` and ``inertia_`` for ``X``
-        (True); otherwise drop stale labels (False)."""
-        if not self.compute_labels:
-            self.__dict__.pop("labels_", None)
-            return False
-        self.labels_, self.inertia_ = _labels_inertia(xp, X, w, offset, centers, chunk)
-        return True
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Array:
+        """Fit, then return the label of every sample.
 
-    # ------------------------------------------------------------- after fit
-    def _prepare(self, X: Any, sample_weight: Any = None) -> tuple[Any, Any, Any, Any, int]:
-        check_is_fitted(self)
-        centers = self.cluster_centers_
-        xp, device = get_namespace(X, sample_weight, centers)
-        X = check_data(
-            xp, X, device, dtype=centers.dtype, n_features=self.n_features_in_,
-            estimator=type(self).__name__,
-        )
-        w = check_sample_weight(xp, sample_weight, int(X.shape[0]), X.dtype, device)
-        chunk = chunk_size_for(xp, X, device, int(centers.shape[0]), self.chunk_bytes)
-        offset = self._offset
-        shifted = centers if offset is None else centers - offset
-        return xp, X, w, shifted, chunk
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array of shape (n_samples,), default=None
 
-    def predict(self, X: Any, sample_weight: Any = None) -> Any:
-        """Index of the closest center for each sample."""
-        xp, X, w, centers, chunk = self._prepare(X, sample_weight)
-        labels, _ = _labels_inertia(xp, X, None, self._offset, centers, chunk)
-        return labels
-
-    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
-        """Fit, then return the label of every sample."""
+        Returns
+        -------
+        labels : array of shape (n_samples,)
+        """
         self.fit(X, sample_weight=sample_weight)
         return self.labels_ if self.compute_labels else self.predict(X)
-
-    def transform(self, X: Any) -> Any:
-        """Euclidean distance of each sample to each center, (n_samples, n_clusters)."""
-        xp, X, _, centers, chunk = self._prepare(X)
-        return _distances(xp, X, self._offset, centers, chunk)
-
-    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
-        """Fit, then return the distances of ``X`` to the centers."""
-        return self.fit(X, sample_weight=sample_weight).transform(X)
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Opposite of the weighted inertia of ``X`` against the fitted centers."""
-        xp, X, w, centers, chunk = self._prepare(X, sample_weight)
-        _, value = _labels_inertia(xp, X, w, self._offset, centers, chunk)
-        return -float(value)

@@ -3,8 +3,8 @@ row blocks (Dask, one task a block), and the chunk sizes."""
 
 from __future__ import annotations
 
-import contextlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,6 +21,7 @@ __all__ = [
     "GPU_CHUNK_CAP",
     "GPU_FREE_FRACTION",
     "add_stats",
+    "blas_one_thread",
     "chunk_rows",
     "host_threads",
     "map_rows",
@@ -30,6 +31,9 @@ __all__ = [
 ]
 
 
+# Default memory budget (bytes) for one chunk's temporary (rows x n_clusters)
+# scores on the CPU. Small enough to stay in the last-level cache on a laptop,
+# large enough that BLAS calls are efficient.
 CPU_CHUNK_BUDGET = 4 * 2**20
 # Fraction of free device memory one chunk's temporaries may use on a GPU.
 GPU_FREE_FRACTION = 0.25
@@ -96,6 +100,7 @@ def map_rows(
     out_specs: tuple[tuple[tuple[int, ...], Any], ...] = (),
     threads: int | None = None,
     join: bool = True,
+    init: tuple[Any, ...] | None = None,
 ) -> tuple[Any, Any]:
     """Apply ``fn`` to row chunks and combine the small results.
 
@@ -111,12 +116,22 @@ def map_rows(
 
     ``join=False`` (in memory only) returns the list of each chunk's outputs
     as they are, not concatenated: they need not be row-aligned then.
+
+    ``init``: the accumulator the first chunk's statistics are combined into
+    (by default the first chunk's statistics are the accumulator). On Dask
+    each task starts from ``init``, and the client combines the tasks'
+    results with ``combine`` in block order.
+
+    NumPy chunks always run with BLAS limited to one thread (parallelism comes
+    from running chunks on a thread pool): OpenBLAS rounds float32 products
+    differently with another thread count, so the same data give the same
+    result whatever the machine's core count.
     """
     if is_dask_namespace(xp):
         if not join:
             raise NotImplementedError("join=False needs in-memory arrays")
-        return _map_rows_dask(xp, fn, rows, shared, chunk, combine, out_specs)
-    return _map_rows_local(xp, fn, rows, shared, chunk, combine, threads, join)
+        return _map_rows_dask(xp, fn, rows, shared, chunk, combine, out_specs, init)
+    return _map_rows_local(xp, fn, rows, shared, chunk, combine, threads, join, init)
 
 
 def host_threads() -> int:
@@ -142,16 +157,44 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return pool
 
 
-def _single_threaded_blas() -> Any:
-    """Context that limits BLAS to one thread while chunks run in parallel."""
-    global _BLAS_CONTROLLER
-    try:
-        import threadpoolctl
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    if _BLAS_CONTROLLER is None:
-        _BLAS_CONTROLLER = threadpoolctl.ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+class _BlasOneThread:
+    """Process-wide "BLAS on one thread", safe for fits running in several
+    threads at once.
+
+    threadpoolctl's limits are global to the process: two overlapping
+    ``limit`` contexts entered from different threads would restore out of
+    order and could leave BLAS at one thread. Here the first entrant sets the
+    limit and the last one to leave restores what was there before.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._limiter: Any = None
+        self._controller: Any = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._depth += 1
+            if self._depth == 1:
+                try:
+                    if self._controller is None:
+                        import threadpoolctl
+
+                        self._controller = threadpoolctl.ThreadpoolController()
+                    self._limiter = self._controller.limit(limits=1, user_api="blas")
+                except Exception:  # pragma: no cover - threadpoolctl missing or failing
+                    self._limiter = None
+
+    def __exit__(self, *exc: Any) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0 and self._limiter is not None:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+blas_one_thread = _BlasOneThread()
 
 
 def _map_rows_local(
@@ -163,6 +206,7 @@ def _map_rows_local(
     combine: Any,
     threads: int | None = None,
     join: bool = True,
+    init: tuple[Any, ...] | None = None,
 ) -> tuple[Any, Any]:
     n = int(rows[0].shape[0])
     starts = range(0, n, chunk)
@@ -173,16 +217,20 @@ def _map_rows_local(
         return fn(xp, *blocks, *shared)
 
     threads = host_threads() if threads is None else threads
-    if is_numpy_namespace(xp) and threads > 1 and len(starts) > 1:
-        # NumPy releases the GIL in its kernels: run chunks on a thread pool
-        # (BLAS single-threaded meanwhile); combine in chunk order, so the
-        # result does not depend on the scheduling.
-        with _single_threaded_blas():
-            results = list(_pool(threads).map(run, starts))
+    if is_numpy_namespace(xp):
+        # BLAS on one thread whatever the pool size (same rounding on every
+        # machine); NumPy releases the GIL in its kernels, so chunks run on a
+        # thread pool and are combined in chunk order: the result does not
+        # depend on the scheduling.
+        with blas_one_thread:
+            if threads > 1 and len(starts) > 1:
+                results = list(_pool(threads).map(run, starts))
+            else:
+                results = [run(s) for s in starts]
     else:
-        results = map(run, starts)
+        results = [run(s) for s in starts]
     outs: list[tuple[Any, ...]] = []
-    acc = None
+    acc = init
     for out, stats in results:
         outs.append(out)
         acc = stats if acc is None else combine(xp, acc, stats)
@@ -196,13 +244,15 @@ def _map_rows_local(
     return joined, acc
 
 
-def _run_block(fn: Any, chunk: int, combine: Any, n_rows: int, *args: Any) -> Any:
+def _run_task(
+    fn: Any, chunk: int, combine: Any, n_rows: int, init: Any, *args: Any
+) -> Any:
     # One Dask task: the block's arrays are NumPy; run the local loop on them.
     from array_api_compat import array_namespace
 
     rows, shared = args[:n_rows], args[n_rows:]
     bxp = array_namespace(rows[0])
-    return _map_rows_local(bxp, fn, rows, shared, chunk, combine, threads=1)
+    return _map_rows_local(bxp, fn, rows, shared, chunk, combine, threads=1, init=init)
 
 
 def _map_rows_dask(
@@ -213,6 +263,7 @@ def _map_rows_dask(
     chunk: int,
     combine: Any,
     out_specs: tuple[tuple[tuple[int, ...], Any], ...],
+    init: tuple[Any, ...] | None = None,
 ) -> tuple[tuple[Any, ...], Any]:
     import dask
     import dask.array as da
@@ -231,10 +282,14 @@ def _map_rows_dask(
         if a.ndim == 2 and a.numblocks[1] != 1:
             a = a.rechunk({1: -1})
         per_array.append(list(a.to_delayed().ravel()))
-    shared_d = [None if s is None else dask.delayed(np.asarray(s)) for s in shared]
+    shared_d = [
+        None if s is None else dask.delayed(np.asarray(s) if _is_array(s) else s)
+        for s in shared
+    ]
     tasks = [
-        dask.delayed(_run_block, pure=True)(
-            fn, chunk, combine, len(rows), *[blocks[i] for blocks in per_array], *shared_d
+        dask.delayed(_run_task, pure=True)(
+            fn, chunk, combine, len(rows), init, *[blocks[i] for blocks in per_array],
+            *shared_d,
         )
         for i in range(len(row_chunks))
     ]
@@ -253,6 +308,10 @@ def _map_rows_dask(
     return tuple(outs), acc
 
 
+def _is_array(x: Any) -> bool:
+    return hasattr(x, "__array_namespace__") or isinstance(x, np.ndarray)
+
+
 def add_stats(xp: Any, a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
     """``combine`` for statistics that add up."""
-    return tuple(x + y for x, y in zip(a, b))
+    return tuple(x + y for x, y in zip(a, b, strict=True))

@@ -49,13 +49,91 @@ def nonzero_rows(xp: Any, mask: Any) -> tuple[Any, int]:
     return idx, int(idx.shape[0])
 
 
-def nearest_center(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
-    """Index of the smallest score ``0.5*||c||^2 - x.c`` per row (ties: first)."""
+def _scores(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
+    """(rows, k) scores ``half_csq - x.c`` of a chunk (one product)."""
     if is_numpy_namespace(xp):
         scores = np.matmul(Xb, centers_t)
         np.subtract(half_csq, scores, out=scores)
-        return scores.argmin(axis=1)
-    return xp.argmin(half_csq[None, :] - xp.matmul(Xb, centers_t), axis=1)
+        return scores
+    return half_csq[None, :] - xp.matmul(Xb, centers_t)
+
+
+# bytes of the (rows, k, d) temporary when near ties are settled exactly
+_EXACT_BUDGET = 8 * 2**20
+
+
+def _exact_labels(xp: Any, Xs: Any, centers: Any, half_csq: Any) -> Any:
+    """Argmin of ``half_csq - x.c`` for a few rows, the products taken as
+    elementwise sums in float64 where the device has it: a value that does not
+    depend on how a BLAS library blocks or threads its products."""
+    from ._capabilities import has_float64
+
+    dev = device_of(Xs)
+    hi = xp.float64 if has_float64(xp, dev) else Xs.dtype
+    C = xp.astype(centers, hi)
+    h = xp.astype(half_csq, hi)
+    k, d = int(C.shape[0]), int(C.shape[1])
+    m = int(Xs.shape[0])
+    step = max(1, _EXACT_BUDGET // (8 * max(1, k * d)))
+    parts = []
+    for s in range(0, m, step):
+        Xh = xp.astype(Xs[s : min(m, s + step), ...], hi)
+        dots = xp.sum(Xh[:, None, :] * C[None, :, :], axis=2)
+        parts.append(xp.argmin(h[None, :] - dots, axis=1))
+    return parts[0] if len(parts) == 1 else xp.concat(parts)
+
+
+def _settle_ties(
+    xp: Any, Xb: Any, scores: Any, labels: Any, centers: Any, half_csq: Any,
+    coef: float, cmax: float,
+) -> Any:
+    """Labels where a second center scores within the rounding bound of the
+    best are recomputed exactly (``_exact_labels``).
+
+    A product's rounding depends on the library, its thread count and the
+    shape of the product (OpenBLAS float32 rounds differently on 1 and 2
+    threads). A row whose best score leads the others by more than the bound
+    ``coef * (||x|| + max ||c||)^2`` has the same nearest center whatever the
+    rounding; the others, near ties, are settled by one exact rule. So labels
+    do not depend on the machine, the chunking, or which rows a pass scores.
+    """
+    n = int(scores.shape[0])
+    if n == 0 or int(scores.shape[1]) < 2:
+        return labels
+    xn = xp.sqrt(xp.sum(Xb * Xb, axis=1))
+    delta = coef * (xn + cmax) ** 2
+    if is_numpy_namespace(xp):
+        best = np.take_along_axis(scores, labels[:, None], axis=1)[:, 0]
+        near = np.count_nonzero(scores <= (best + delta)[:, None], axis=1) > 1
+    else:
+        best = xp.min(scores, axis=1)
+        close = xp.astype(scores <= (best + delta)[:, None], xp.int32)
+        near = xp.sum(close, axis=1) > 1
+    idx, count = nonzero_rows(xp, near)
+    if not count:
+        return labels
+    exact = _exact_labels(xp, xp.take(Xb, idx, axis=0), centers, half_csq)
+    exact = xp.astype(exact, labels.dtype)
+    if is_numpy_namespace(xp):
+        out = labels.copy()
+        out[idx] = exact
+        return out
+    # a gather, so it works without index assignment (idx may be padded)
+    pos = xp.cumulative_sum(xp.astype(near, labels.dtype)) - 1
+    pos = xp.minimum(xp.maximum(pos, 0), int(exact.shape[0]) - 1)
+    return xp.where(near, xp.take(exact, pos), labels)
+
+
+def nearest_center(
+    xp: Any, Xb: Any, centers: Any, centers_t: Any, half_csq: Any, *, coef: float,
+    cmax: float,
+) -> Any:
+    """Index of the smallest score ``half_csq - x.c`` per row (``half_csq`` is
+    ``0.5*||c||^2`` for the Euclidean argmin); near ties settled exactly, exact
+    ties to the first center."""
+    scores = _scores(xp, Xb, centers_t, half_csq)
+    labels = xp.argmin(scores, axis=1)
+    return _settle_ties(xp, Xb, scores, labels, centers, half_csq, coef, cmax)
 
 
 def products_by_column(xp: Any, Xb: Any, Ct: Any) -> Any:
@@ -74,23 +152,24 @@ def products_by_column(xp: Any, Xb: Any, Ct: Any) -> Any:
     return xp.permute_dims(P, (1, 0))
 
 
-def nearest_two(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> tuple[Any, Any, Any]:
-    """Per row: index of the smallest score (as ``nearest_center``), the
-    smallest score and the second smallest (k >= 2)."""
+def nearest_two(
+    xp: Any, Xb: Any, centers: Any, centers_t: Any, half_csq: Any, *, coef: float,
+    cmax: float,
+) -> tuple[Any, Any, Any]:
+    """Per row: the label of ``nearest_center``, its score and the smallest
+    score of the other centers (k >= 2), as the product computed them."""
+    scores = _scores(xp, Xb, centers_t, half_csq)
+    a = _settle_ties(xp, Xb, scores, xp.argmin(scores, axis=1), centers, half_csq, coef, cmax)
+    big = xp.finfo(scores.dtype).max
     if is_numpy_namespace(xp):
-        scores = np.matmul(Xb, centers_t)
-        np.subtract(half_csq, scores, out=scores)
-        a = scores.argmin(axis=1)
         rows = np.arange(scores.shape[0])
         best = scores[rows, a]
-        scores[rows, a] = np.finfo(scores.dtype).max
+        scores[rows, a] = big
         return a, best, scores.min(axis=1)
-    scores = half_csq[None, :] - xp.matmul(Xb, centers_t)
-    a = xp.argmin(scores, axis=1)
     ids = xp.arange(int(scores.shape[1]), dtype=a.dtype, device=device_of(a))
     mine = ids[None, :] == a[:, None]
-    best = xp.min(scores, axis=1)
-    second = xp.min(xp.where(mine, xp.finfo(scores.dtype).max, scores), axis=1)
+    best = xp.min(xp.where(mine, scores, big), axis=1)
+    second = xp.min(xp.where(mine, big, scores), axis=1)
     return a, best, second
 
 

@@ -66,13 +66,22 @@ def rows_from_host(xp: Any, a: np.ndarray, like: Any, device: Any, dtype: Any) -
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` is an array library's out-of-memory error."""
-    if isinstance(exc, MemoryError):  # NumPy (and CuPy's, a MemoryError subclass)
+    """Whether ``exc`` is an array library's out-of-memory error (NumPy's and
+    CuPy's ``MemoryError``, torch's on the GPU and on the CPU, JAX's/XLA's)."""
+    if isinstance(exc, MemoryError):
         return True
     if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError
         return True
     text = str(exc)
-    return "RESOURCE_EXHAUSTED" in text or "CUDA out of memory" in text  # JAX, old torch
+    return any(
+        marker in text
+        for marker in (
+            "RESOURCE_EXHAUSTED",  # JAX on an accelerator
+            "Out of memory allocating",  # JAX (XLA) on the CPU
+            "CUDA out of memory",  # older torch
+            "DefaultCPUAllocator: can't allocate memory",  # torch on the CPU
+        )
+    )
 
 
 def synchronize(xp: Any, device: Any) -> None:

@@ -1,0 +1,361 @@
+"""What the three estimators share (the role of scikit-learn's ``_BaseKMeans``).
+
+Parameter validation declared once (each estimator's ``_parameter_constraints``
+table), input preparation (namespace, device, dtype, weights, init), the
+chunked ``Data`` of a fit, ``predict`` / ``fit_predict`` / ``transform`` /
+``fit_transform`` / ``score``, progress reporting, the out-of-memory advice
+and the distinct-clusters warning. Each estimator keeps only its own loop.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import _backend
+from ._assign import (
+    Data,
+    Geometry,
+    assign,
+    chunk_size_for,
+    inertia_and_sizes,
+    unit_rows,
+)
+from ._assign import transform as _transform
+from ._base import BaseEstimator, ClusterMixin, TransformerMixin
+from ._lloyd import Report, RunResult
+from ._typing import Array, Device, Namespace
+from ._validation import (
+    ConvergenceWarning,
+    NotFittedError,
+    check_data,
+    check_init_array,
+    check_init_n_init,
+    check_n_clusters,
+    check_random_state,
+    get_namespace,
+    is_array_init,
+    prepare_sample_weight,
+    validate_params,
+)
+
+
+@contextmanager
+def memory_advice(
+    data: Data, k: int, chunk_bytes: int | None, output_bytes: int = 0
+) -> Iterator[None]:
+    """Turn the array library's out-of-memory error into one that says how to fit.
+
+    ``output_bytes``: the size of a full-size result (``transform``'s
+    (n, k) distances); when that alone is the problem, a smaller chunk would
+    not help, and the message says so.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if not _backend.is_out_of_memory(exc):
+            raise
+        itemsize = 8 if data.dtype == getattr(data.xp, "float64", None) else 4
+        budget = data.chunk * (k + data.d) * itemsize
+        if output_bytes > 8 * budget:
+            raise MemoryError(
+                f"out of memory on {data.device!r}: the result alone needs "
+                f"{output_bytes / 2**20:.0f} MiB ({data.n} samples x {k} clusters); "
+                "transform fewer samples at a time (slices of X)"
+            ) from exc
+        raise MemoryError(
+            f"out of memory on {data.device!r} with {data.chunk} rows per chunk "
+            f"(about {budget / 2**20:.0f} MiB of temporaries for {k} clusters); pass a "
+            f"smaller memory budget, for example chunk_bytes={max(1, min(budget // 8, 2**28))} "
+            f"(now {chunk_bytes if chunk_bytes is not None else 'automatic'}), or free "
+            "device memory"
+        ) from exc
+
+
+class Progress:
+    """Progress lines on stderr (``verbose >= 1``): seeding, iterations, the end
+    of each run, labelled with the initialisation they belong to."""
+
+    def __init__(self, verbose: Any, n_init: int, k: int) -> None:
+        self.on = bool(verbose)
+        self.n_init = n_init
+        self.k = k
+        self.run = 0
+        self.start = self.last = time.perf_counter()
+
+    def _say(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    def _tag(self) -> str:
+        return f"init {self.run}/{self.n_init}"
+
+    def init_start(self, method: str) -> None:
+        self.run += 1
+        self.start = self.last = time.perf_counter()
+        if self.on:
+            self._say(f"{self._tag()}: {method} seeding (k={self.k})")
+
+    def seeding(self, chosen: int, method: str = "k-means++") -> None:
+        """Called after each chosen center; prints at most once a second."""
+        now = time.perf_counter()
+        if self.on and now - self.last >= 1.0:
+            self.last = now
+            self._say(
+                f"{self._tag()}: {method} {chosen}/{self.k} centers, {now - self.start:.1f}s"
+            )
+
+    def iteration(self, n_iter: int, inertia: float, shift: float) -> None:
+        if self.on:
+            self._say(
+                f"Iteration {n_iter}: inertia {inertia:.6g}, center shift {shift:.3g}, "
+                f"elapsed {time.perf_counter() - self.start:.2f}s"
+            )
+
+    def reporter(self, data: Data) -> Report | None:
+        """The per-iteration callback of ``run_lloyd`` (None when quiet): the
+        inertia of the labels against the centers they were computed for."""
+        if not self.on:
+            return None
+
+        def report(n_iter: int, labels: Array, centers: Array, shift: float) -> None:
+            value, _ = inertia_and_sizes(data, centers, labels)
+            self.iteration(n_iter, value, shift)
+
+        return report
+
+    def run_end(self, run: RunResult, max_iter: int) -> None:
+        if not self.on:
+            return
+        took = time.perf_counter() - self.start
+        if run.strict:
+            how = f"converged after {run.n_iter} iterations (no label changed)"
+        elif run.converged:
+            how = f"converged after {run.n_iter} iterations (center shift <= tol)"
+        else:
+            how = f"stopped at max_iter={max_iter}"
+        self._say(f"{self._tag()}: {how}, inertia {run.inertia:.6g}, {took:.2f}s")
+
+
+@dataclass(frozen=True)
+class FitInput:
+    """Validated inputs of one fit."""
+
+    xp: Namespace
+    device: Device
+    X: Array
+    weights: Array | None  # scaled so the largest is in [1, 2)
+    weight_scale: float  # the caller's weights are ``weights * weight_scale``
+    init: Any  # a method name, a callable, or centers in the small namespace
+    k: int
+    n_init: int
+    random_state: np.random.RandomState
+
+
+class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Shared base of KMeans, MiniBatchKMeans and SphericalKMeans."""
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    _geometry: ClassVar[Geometry] = Geometry.EUCLIDEAN
+    _random_n_init: ClassVar[int] = 10
+    _what_repeats: ClassVar[str] = "duplicate points"
+
+    # ------------------------------------------------------------ parameters
+    def _validate_params(self) -> None:
+        validate_params(
+            self.get_params(deep=False), self._parameter_constraints, caller=type(self).__name__
+        )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "cluster_centers_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit first"
+            )
+
+    # ----------------------------------------------------------------- input
+    def _fit_input(
+        self, X: Any, sample_weight: Any, *, n_rows_for_k: int | None = None
+    ) -> FitInput:
+        """Validate ``X``, weights, parameters and init, before any work."""
+        self._validate_params()
+        init = self.init
+        # Dask keeps its centers as NumPy arrays: a NumPy init is its own kind
+        host_init = (
+            is_array_init(init) and isinstance(init, np.ndarray) and _backend.is_lazy_array(X)
+        )
+        xp, device = get_namespace(
+            X, sample_weight, init if is_array_init(init) and not host_init else None
+        )
+        X = check_data(xp, X, device)
+        n, d = int(X.shape[0]), int(X.shape[1])
+        k = check_n_clusters(self.n_clusters, n if n_rows_for_k is None else n_rows_for_k)
+        n_init = check_init_n_init(
+            init, self.n_init, tuple(sorted(self._init_methods())), self._random_n_init
+        )
+        sw = prepare_sample_weight(xp, sample_weight, n, X.dtype, device)
+        if is_array_init(init):
+            if host_init:
+                init = xp.asarray(init)
+            C = check_init_array(xp, init, k, d, X.dtype, device)
+            sxp = _backend.small_namespace(xp)
+            if sxp is not xp:
+                C = sxp.asarray(_backend.to_host(xp, C))
+            if self._geometry is Geometry.COSINE:
+                if not bool(sxp.all(sxp.max(sxp.abs(C), axis=1) > 0)):
+                    raise ValueError("init has a row of zeros, which has no direction")
+                C = unit_rows(sxp, C)
+            init = C
+        rs = check_random_state(self.random_state)
+        return FitInput(
+            xp, device, _backend.prepare_rows(xp, X), sw.array, sw.scale, init, k, n_init, rs
+        )
+
+    def _init_methods(self) -> frozenset[str]:
+        options = self._parameter_constraints["init"][0]
+        return frozenset(options.options)
+
+    def _make_data(
+        self, xp: Namespace, X: Array, w: Array | None, device: Device, offset: Array | None,
+        k: int, weight_scale: float = 1.0,
+    ) -> Data:
+        chunk = chunk_size_for(xp, X, device, k, self.chunk_bytes)
+        return Data(
+            xp=xp, X=X, weights=w, offset=offset, device=device, chunk=chunk, chunk_cols=k,
+            geometry=self._geometry, weight_scale=weight_scale,
+        )
+
+    def _predict_data(self, X: Any, sample_weight: Any = None) -> tuple[Array, Data]:
+        """(centers in the data's frame, Data) for ``X`` against the fit."""
+        self._check_fitted()
+        centers = self.cluster_centers_
+        xp, device = get_namespace(
+            X, sample_weight, fitted=centers, estimator=type(self).__name__
+        )
+        X = check_data(
+            xp, X, device, dtype=centers.dtype, n_features=self.n_features_in_,
+            estimator=type(self).__name__,
+        )
+        X = _backend.prepare_rows(xp, X)
+        sw = prepare_sample_weight(xp, sample_weight, int(X.shape[0]), X.dtype, device)
+        offset = getattr(self, "_offset", None)
+        data = self._make_data(
+            xp, X, sw.array, device, offset, int(centers.shape[0]), sw.scale
+        )
+        if data.sxp is not xp:
+            centers = data.sxp.asarray(_backend.to_host(xp, centers))
+        return (centers if offset is None else centers - offset), data
+
+    # ------------------------------------------------------------- results
+    def _warn_distinct(self, n_distinct: int, k: int) -> None:
+        if n_distinct < k:
+            warnings.warn(
+                f"Number of distinct clusters ({n_distinct}) found smaller than "
+                f"n_clusters ({k}). Possibly due to {self._what_repeats} in X.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _store(self, data: Data, run: RunResult, offset: Array | None, d: int) -> None:
+        """Fitted attributes in the input's namespace."""
+        xp, sxp = data.xp, data.sxp
+        centers = run.centers if offset is None else run.centers + offset
+        self._offset = offset
+        self.cluster_centers_ = centers if sxp is xp else xp.asarray(centers)
+        self.labels_ = run.labels
+        self.inertia_ = run.inertia
+        self.n_iter_ = run.n_iter
+        self.n_features_in_ = d
+
+    # ------------------------------------------------------------ after fit
+    def predict(self, X: Any, sample_weight: Any = None) -> Array:
+        """Index of the closest center for each sample.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Samples, in the namespace and on the device of the fit.
+        sample_weight : ignored
+            Accepted for scikit-learn compatibility (deprecated there).
+
+        Returns
+        -------
+        labels : array of shape (n_samples,)
+        """
+        centers, data = self._predict_data(X, sample_weight)
+        with memory_advice(data, int(centers.shape[0]), self.chunk_bytes):
+            return assign(data, centers)
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Array:
+        """Fit, then return the label of every sample (``labels_``).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array of shape (n_samples,), default=None
+
+        Returns
+        -------
+        labels : array of shape (n_samples,)
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def transform(self, X: Any) -> Array:
+        """Distance of each sample to each center, (n_samples, n_clusters).
+
+        Euclidean distances, or cosine distances ``1 - cos`` for
+        SphericalKMeans.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        distances : array of shape (n_samples, n_clusters)
+        """
+        centers, data = self._predict_data(X)
+        k = int(centers.shape[0])
+        itemsize = 8 if data.dtype == getattr(data.xp, "float64", None) else 4
+        with memory_advice(data, k, self.chunk_bytes, output_bytes=data.n * k * itemsize):
+            return _transform(data, centers)
+
+    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> Array:
+        """Fit, then return the distances of ``X`` to the centers.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array of shape (n_samples,), default=None
+
+        Returns
+        -------
+        distances : array of shape (n_samples, n_clusters)
+        """
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Opposite of the weighted cost of ``X`` against the fitted centers.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+            ``-inertia`` of ``X``: the larger, the better.
+        """
+        centers, data = self._predict_data(X, sample_weight)
+        with memory_advice(data, int(centers.shape[0]), self.chunk_bytes):
+            value, _ = inertia_and_sizes(data, centers, assign(data, centers))
+        return -value
