@@ -389,7 +389,7 @@ def inertia_and_sizes(data: Data, centers: Array, labels: Array) -> tuple[float,
     the number of non-empty clusters."""
     _, (total, sizes) = data.map(_inertia_block, {"labels": labels}, (centers, data.geometry))
     sxp = data.sxp
-    return float(total) * data.weight_scale, int(sxp.sum(sxp.astype(sizes > 0, sxp.int64)))
+    return float(total) * data.weight_scale, int(sxp.sum(sxp.astype(sizes > 0, data.index_dtype)))
 
 
 def _farthest_block(b: Block, centers: Array, m: int, geometry: Geometry) -> BlockOut:

@@ -38,7 +38,8 @@ def take_rows(data: Data, idx: np.ndarray) -> Any:
     """Rows at host indices ``idx``, shifted, in the small namespace."""
     idx = np.asarray(idx, dtype=np.int64)
     if data.sxp is data.xp:
-        rows = data.xp.take(data.X, _backend.from_host(data.xp, idx, data.device), axis=0)
+        ind = _backend.from_host(data.xp, idx, data.device, _backend.index_dtype(data.xp, data.device))
+        rows = data.xp.take(data.X, ind, axis=0)
     else:  # Dask: gather the few rows to the client
         rows = data.sxp.asarray(_backend.to_host(data.xp, data.X[idx, :]))
     return prepare_block(data.sxp, rows, data.geometry, data.offset)

@@ -69,7 +69,7 @@ def new_centers(data: Data, old: Array, labels: Array, sums: Array, counts: Arra
     could be spared) keeps its center.
     """
     sxp = data.sxp
-    n_empty = int(sxp.sum(sxp.astype(counts == 0, sxp.int64)))
+    n_empty = int(sxp.sum(sxp.astype(counts == 0, data.index_dtype)))
     if n_empty:
         sums, counts = relocate_empty(data, old, labels, sums, counts, n_empty)
     filled = counts > 0
