@@ -45,23 +45,41 @@ class OutSpec(NamedTuple):
     dtype: DType
 
 
-@dataclass(frozen=True)
 class Block:
     """One row chunk as a block function sees it.
 
-    ``X``: the samples, prepared for the geometry (shifted, or unit rows);
+    ``X``: the samples, prepared for the geometry (shifted, or unit rows),
+    computed on first use; ``raw``: the samples as stored, for block
+    functions that prepare only the rows they need (``prepare``);
     ``weights``: their weights (None for unit weights); ``rows``: the chunk of
     every per-row array the pass was given, by name (None stays None).
     """
 
-    xp: Namespace
-    X: Array
-    weights: Array | None
-    rows: Mapping[str, Array | None]
+    def __init__(
+        self, xp: Namespace, raw: Array, weights: Array | None,
+        rows: Mapping[str, Array | None], geometry: Geometry, offset: Array | None,
+    ) -> None:
+        self.xp = xp
+        self.raw = raw
+        self.weights = weights
+        self.rows = rows
+        self.geometry = geometry
+        self.offset = offset
+        self._X: Array | None = None
+
+    @property
+    def X(self) -> Array:
+        if self._X is None:
+            self._X = self.prepare(self.raw)
+        return self._X
+
+    def prepare(self, raw_rows: Array) -> Array:
+        """Some raw rows of this block, prepared as ``X`` is."""
+        return prepare_block(self.xp, raw_rows, self.geometry, self.offset)
 
     @property
     def n(self) -> int:
-        return int(self.X.shape[0])
+        return int(self.raw.shape[0])
 
     def weighted_sum(self, values: Array) -> Array:
         """Sum of ``values`` (n,) with the block's weights."""
@@ -84,7 +102,7 @@ def unit_rows(xp: Namespace, X: Array) -> Array:
     scale (1e-170 or 1e170) keep their direction: the squared norm never
     underflows or overflows.
     """
-    big = xp.max(xp.abs(X), axis=1)
+    big = xp.maximum(xp.max(X, axis=1), -xp.min(X, axis=1))  # no |X| temporary
     safe = xp.where(big > 0, big, xp.ones_like(big))
     Y = X / safe[:, None]
     norms = xp.sqrt(xp.sum(Y * Y, axis=1))
@@ -104,7 +122,7 @@ def _run_block(
 ) -> BlockOut:
     # the executor's positional call, turned into one named record
     rows, (offset, *shared) = rest[: len(names)], rest[len(names) :]
-    block = Block(xp, prepare_block(xp, Xb, geometry, offset), wb, dict(zip(names, rows, strict=True)))
+    block = Block(xp, Xb, wb, dict(zip(names, rows, strict=True)), geometry, offset)
     return fn(block, *shared)
 
 
@@ -387,7 +405,9 @@ def inertia_and_sizes(data: Data, centers: Array, labels: Array) -> tuple[float,
     """Weighted cost of the samples against their assigned centers (computed
     directly, not from the expanded form), in the caller's weight scale, and
     the number of non-empty clusters."""
-    _, (total, sizes) = data.map(_inertia_block, {"labels": labels}, (centers, data.geometry))
+    # a row's cost takes a few (rows, d) temporaries: chunks sized for them
+    wide = data.with_columns(3 * data.d)
+    _, (total, sizes) = wide.map(_inertia_block, {"labels": labels}, (centers, data.geometry))
     sxp = data.sxp
     return float(total) * data.weight_scale, int(sxp.sum(sxp.astype(sizes > 0, data.index_dtype)))
 
@@ -426,7 +446,7 @@ class Farthest(NamedTuple):
 
 def farthest(data: Data, centers: Array, labels: Array, m: int) -> Farthest:
     """The m (prepared) samples of largest cost against their assigned center."""
-    _, (_, rows, lab, w) = data.map(
+    _, (_, rows, lab, w) = data.with_columns(3 * data.d).map(
         _farthest_block, {"labels": labels}, (centers, m, data.geometry),
         combine=partial(_merge_top, m=m),
     )

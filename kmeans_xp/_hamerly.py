@@ -87,44 +87,50 @@ class Bounds(NamedTuple):
     m2: Array  # the second largest move
 
 
-def _score_all(
-    xp: Namespace, Xs: Array, xsq_s: Array, delta_s: Array, sc: Scoring, piece: int
+def _score_rows(
+    b: Block, idx: Array | None, count: int, xsq: Array, delta: Array, sc: Scoring,
+    piece: int,
 ) -> tuple[Array, Array, Array]:
-    """Lloyd's labels for the rows Xs, with safe upper and lower bounds.
+    """Lloyd's labels for ``count`` rows of the block (all when ``idx`` is
+    None, else the rows ``idx``), with safe upper and lower bounds.
 
-    Squared distances are ``||x||^2 + 2*score``; ``delta_s`` covers their
-    rounding, so the bounds hold for the exact distances. Rows are scored
-    ``piece`` at a time (the memory budget of one chunk of scores).
+    Squared distances are ``||x||^2 + 2*score``; ``delta`` covers their
+    rounding, so the bounds hold for the exact distances. Rows are gathered,
+    prepared and scored ``piece`` at a time (the memory budget of one chunk).
     """
-    n = int(Xs.shape[0])
-    parts = [
-        _backend.nearest_two(
-            xp, Xs[s : min(n, s + piece), ...], sc.centers, sc.centers_t, sc.half_csq,
-            coef=sc.coef, cmax=sc.cmax,
+    xp = b.xp
+    parts = []
+    for s in range(0, count, piece):
+        e = min(count, s + piece)
+        raw = b.raw[s:e, ...] if idx is None else xp.take(b.raw, idx[s:e], axis=0)
+        parts.append(
+            _backend.nearest_two(
+                xp, b.prepare(raw), sc.centers, sc.centers_t, sc.half_csq,
+                coef=sc.coef, cmax=sc.cmax,
+            )
         )
-        for s in range(0, n, piece)
-    ]
     a, best, second = (
         parts[0] if len(parts) == 1
         else tuple(xp.concat(list(p)) for p in zip(*parts, strict=True))
     )
-    upper = xp.sqrt(xp.maximum(xsq_s + 2.0 * best + delta_s, 0.0))
-    lower = xp.sqrt(xp.maximum(xsq_s + 2.0 * second - delta_s, 0.0))
+    upper = xp.sqrt(xp.maximum(xsq + 2.0 * best + delta, 0.0))
+    lower = xp.sqrt(xp.maximum(xsq + 2.0 * second - delta, 0.0))
     return a, upper, lower
 
 
 def _hamerly_block(
     b: Block, sc: Scoring, s_half: Array, bounds: Bounds | None, piece: int
 ) -> BlockOut:
-    xp, X = b.xp, b.X
+    xp = b.xp
     lab, up, lo, xsq = b.rows["labels"], b.rows["upper"], b.rows["lower"], b.rows["xsq"]
     k = int(sc.centers.shape[0])
-    grow = 1.0 + 4.0 * float(xp.finfo(X.dtype).eps)
+    n = b.n
+    grow = 1.0 + 4.0 * float(xp.finfo(xsq.dtype).eps)
     # rounding slack of Lloyd's squared-distance scores for each row
     delta = float(sc.coef) * (xp.sqrt(xsq) + float(sc.cmax)) ** 2
     if lab is None or bounds is None:  # first iteration: score everything
-        lab, up, lo = _score_all(xp, X, xsq, delta, sc, piece)
-        changed, scored = int(lab.shape[0]), int(lab.shape[0])
+        lab, up, lo = _score_rows(b, None, n, xsq, delta, sc, piece)
+        changed, scored = n, n
     else:
         up = (up + xp.take(bounds.move, lab)) * grow
         lo = xp.maximum(lo - xp.where(lab == bounds.r1, bounds.m2, bounds.m1), 0.0)
@@ -133,11 +139,12 @@ def _hamerly_block(
         changed = 0
         idx, scored = _backend.nonzero_rows(xp, need)
         if scored:
-            a, u_new, l_new = _score_all(
-                xp, xp.take(X, idx, axis=0), xp.take(xsq, idx), xp.take(delta, idx), sc, piece,
+            # idx may be padded past `scored` entries (JAX): score them all
+            m = int(idx.shape[0])
+            a, u_new, l_new = _score_rows(
+                b, idx, m, xp.take(xsq, idx), xp.take(delta, idx), sc, piece
             )
-            # idx may be padded past `scored` entries (JAX): count only those
-            valid = xp.arange(int(idx.shape[0]), device=_backend.device_of(idx)) < scored
+            valid = xp.arange(m, device=_backend.device_of(idx)) < scored
             changed = xp.sum(
                 xp.astype((a != xp.take(lab, idx)) & valid, _backend.index_dtype(xp))
             )
@@ -145,15 +152,11 @@ def _hamerly_block(
             up = expand(xp, need, u_new, up)
             lo = expand(xp, need, l_new, lo)
     # per-cluster sums piece by piece, over Lloyd's chunks
-    n = int(X.shape[0])
-    parts = [
-        block_update(
-            xp, X[s : min(n, s + piece), ...],
-            None if b.weights is None else b.weights[s : min(n, s + piece)],
-            lab[s : min(n, s + piece)], k,
-        )
-        for s in range(0, n, piece)
-    ]
+    parts = []
+    for s in range(0, n, piece):
+        e = min(n, s + piece)
+        w = None if b.weights is None else b.weights[s:e]
+        parts.append(block_update(xp, b.prepare(b.raw[s:e, ...]), w, lab[s:e], k))
     sums = Pieces(xp.stack([p[0] for p in parts]))
     counts = Pieces(xp.stack([p[1] for p in parts]))
     return BlockOut((lab, up, lo), (sums, counts, changed, scored))
@@ -181,7 +184,7 @@ class HamerlyStep:
     def __init__(self, data: Data) -> None:
         self.piece = data.chunk
         self.data = replace(data, chunk=data.chunk * self.BLOCK_CHUNKS)
-        self.state = HamerlyState(xsq=row_sq_norms(self.data))
+        self.state = HamerlyState(xsq=row_sq_norms(data))
 
     def __call__(self, centers: Array, labels_old: Array | None) -> PassResult:
         data, sxp, state = self.data, self.data.sxp, self.state

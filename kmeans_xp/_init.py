@@ -122,7 +122,7 @@ def _pp_gain_block(b: Block, C2t: Any, csq: Any, reach: Any, keep: Any) -> Block
     # candidate (rows, t), row-aligned (Dask); "compact", the (need, gain)
     # pair as computed, gain (t, scored rows) (in-memory chunks, not
     # concatenated); "" nothing.
-    xp, Xb, wb = b.xp, b.X, b.weights
+    xp, wb = b.xp, b.weights
     closest_b, owner_b, xsq_b = b.rows["closest"], b.rows["owner"], b.rows["xsq"]
     t = int(csq.shape[0])
     rows = int(closest_b.shape[0])
@@ -132,10 +132,10 @@ def _pp_gain_block(b: Block, C2t: Any, csq: Any, reach: Any, keep: Any) -> Block
         need = xp.take(reach, owner_b) < closest_b
         idx, count = _backend.nonzero_rows(xp, need)
     if 3 * count > rows:  # many rows: a gather would cost more than scoring all
-        gain = _gain(xp, Xb, closest_b - xsq_b, C2t, csq)
+        gain = _gain(xp, b.X, closest_b - xsq_b, C2t, csq)
         w, need = wb, None
     elif count:
-        Xs = xp.take(Xb, idx, axis=0)
+        Xs = b.prepare(xp.take(b.raw, idx, axis=0))
         gain = _gain(xp, Xs, xp.take(closest_b - xsq_b, idx), C2t, csq)
         valid = xp.arange(int(idx.shape[0]), device=_backend.device_of(idx)) < count
         w = xp.astype(valid, gain.dtype)
@@ -181,7 +181,7 @@ def _chosen_gain(xp: Any, parts: list[Any], best: int, like: Any) -> Any:
 
 def _pp_update_block(b: Block, c: Any, reach: Any, new_id: Any) -> BlockOut:
     # add the chosen center c (1, d): new closest distances and owners
-    xp, Xb, wb = b.xp, b.X, b.weights
+    xp = b.xp
     closest_b, owner_b, xsq_b = b.rows["closest"], b.rows["owner"], b.rows["xsq"]
     if reach is None:  # no pruning (static shapes): every row
         need = xp.ones(closest_b.shape, dtype=xp.bool, device=_backend.device_of(closest_b))
@@ -189,7 +189,7 @@ def _pp_update_block(b: Block, c: Any, reach: Any, new_id: Any) -> BlockOut:
         need = xp.take(reach, owner_b) < closest_b
     idx, count = _backend.nonzero_rows(xp, need)
     if count:
-        Xs = xp.take(Xb, idx, axis=0)
+        Xs = b.prepare(xp.take(b.raw, idx, axis=0))
         cl = xp.take(closest_b, idx)
         d2 = _sq_dists(xp, Xs, xp.take(xsq_b, idx), c)[:, 0]
         closer = d2 < cl
@@ -350,7 +350,7 @@ def _select_block(b: Block, scale: Any) -> BlockOut:
     xp, wb, closest_b = b.xp, b.weights, b.rows["closest"]
     p = closest_b * float(scale) if wb is None else closest_b * wb * float(scale)
     idx = xp.nonzero(b.rows["u"] < p)[0]
-    return BlockOut((), (xp.take(b.X, idx, axis=0),))
+    return BlockOut((), (b.prepare(xp.take(b.raw, idx, axis=0)),))
 
 
 def _concat_rows(xp: Any, a: Any, b: Any) -> Any:

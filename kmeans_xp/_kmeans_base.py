@@ -224,9 +224,11 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self, xp: Namespace, X: Array, w: Array | None, device: Device, offset: Array | None,
         k: int, weight_scale: float = 1.0,
     ) -> Data:
-        chunk = chunk_size_for(xp, X, device, k, self.chunk_bytes)
+        # unit rows take two (rows, d) temporaries more in every pass
+        cols = k + 2 * int(X.shape[1]) if self._geometry is Geometry.COSINE else k
+        chunk = chunk_size_for(xp, X, device, cols, self.chunk_bytes)
         return Data(
-            xp=xp, X=X, weights=w, offset=offset, device=device, chunk=chunk, chunk_cols=k,
+            xp=xp, X=X, weights=w, offset=offset, device=device, chunk=chunk, chunk_cols=cols,
             geometry=self._geometry, weight_scale=weight_scale,
         )
 

@@ -100,7 +100,10 @@ def _settle_ties(
     n = int(scores.shape[0])
     if n == 0 or int(scores.shape[1]) < 2:
         return labels
-    xn = xp.sqrt(xp.sum(Xb * Xb, axis=1))
+    if is_numpy_namespace(xp):
+        xn = np.sqrt(np.einsum("ij,ij->i", Xb, Xb))  # no (rows, d) temporary
+    else:
+        xn = xp.sqrt(xp.sum(Xb * Xb, axis=1))
     delta = coef * (xn + cmax) ** 2
     if is_numpy_namespace(xp):
         best = np.take_along_axis(scores, labels[:, None], axis=1)[:, 0]
