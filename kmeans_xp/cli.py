@@ -36,6 +36,7 @@ import numpy as np
 ESTIMATORS = ("kmeans", "minibatch", "spherical")
 BACKENDS = ("numpy", "torch", "cupy", "jax", "dask")
 ALGORITHMS = ("lloyd", "hamerly", "elkan", "auto")
+INIT_NAMES = ("k-means++", "k-means||", "random")
 DATA_SUFFIXES = (".npy", ".csv", ".txt")
 LABEL_SUFFIXES = (".npy", ".csv", ".txt")
 MODEL_SUFFIXES = (".npz",)
@@ -360,9 +361,7 @@ def load_model(path: str | Path) -> tuple[str, np.ndarray]:
 # backends: the CLI builds the arrays (the library only receives them)
 # ----------------------------------------------------------------------------
 def _not_installed(name: str) -> CLIError:
-    extra = {"cupy": "cupy-cuda12x"}.get(name)
-    how = f"pip install {extra}" if extra else f"pip install 'kmeans-xp[{name}]'"
-    return CLIError(f"backend {name!r} is not installed ({how})")
+    return CLIError(f"backend {name!r} is not installed (pip install 'kmeans-xp[{name}]')")
 
 
 def check_device_option(backend: str, device: str | None) -> None:
@@ -408,6 +407,11 @@ def _torch_device(torch: Any, name: str) -> Any:
                 f"cuda:0 to cuda:{count - 1}"
             )
     return dev
+
+
+def probe_backend(backend: str, device: str | None) -> None:
+    """Import the backend and try its device on a tiny array, before any work."""
+    to_backend(np.zeros((1, 1), dtype=np.float32), backend, device)
 
 
 def to_backend(X: np.ndarray, backend: str, device: str | None) -> tuple[Any, str]:
@@ -560,17 +564,26 @@ def check_matplotlib() -> None:
         ) from None
 
 
-def cluster_styles(k: int) -> tuple[np.ndarray, list[str]]:
-    """(k x 4 RGBA colors, k markers): distinct colors up to k=20 (tab10, then
-    tab20's dark shades followed by its light ones); beyond 20 the colors repeat
-    with another marker for each further 20 clusters."""
-    from matplotlib import colormaps
+# Ten colors after tab10's, for k = 11..20: picked greedily from matplotlib's
+# tab20, tab20b, tab20c, Dark2, Set1, Set2 and Accent (none too light on white),
+# each the farthest in RGB from those already taken. The closest two of the 20
+# are 0.24 apart in RGB (tab20's closest two: 0.10, light blue and light cyan).
+EXTRA_COLORS = (
+    "#9edae5", "#ffbb78", "#f0027f", "#98df8a", "#393b79",
+    "#d6616b", "#1b9e77", "#6baed6", "#c49c94", "#a6761d",
+)  # fmt: skip
 
-    if k <= 10:
-        palette = colormaps["tab10"](np.arange(10))
-    else:
-        tab20 = colormaps["tab20"](np.arange(20))
-        palette = np.concatenate([tab20[0::2], tab20[1::2]])
+
+def cluster_styles(k: int) -> tuple[np.ndarray, list[str]]:
+    """(k x 4 RGBA colors, k markers): 20 distinct colors (tab10, then
+    EXTRA_COLORS); beyond 20 the colors repeat with another marker for each
+    further 20 clusters."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_rgba_array
+
+    palette = colormaps["tab10"](np.arange(10))
+    if k > 10:
+        palette = np.concatenate([palette, to_rgba_array(EXTRA_COLORS)])
     n = palette.shape[0]
     colors = palette[np.arange(k) % n]
     markers = [MARKERS[(i // n) % len(MARKERS)] for i in range(k)]
@@ -737,6 +750,11 @@ def _check_fit_options(args: argparse.Namespace) -> None:
             "use --estimator kmeans"
         )
     check_device_option(args.backend, args.device)
+    if args.init is not None and not _is_init_file(args.init) and args.init not in INIT_NAMES:
+        raise CLIError(
+            f"unknown --init {args.init!r}; expected one of {', '.join(INIT_NAMES)}, or a "
+            ".npy/.csv file of initial centers"
+        )
 
 
 def _make_estimator(args: argparse.Namespace, init: Any) -> Any:
@@ -801,7 +819,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     data = check_input(args.data)
     if _is_init_file(args.init):
         check_input(args.init, "a .npy or .csv file of initial centers")
-    import_backend(args.backend)
+    probe_backend(args.backend, args.device)
 
     _progress(args, f"loading {_describe(data)} ...")
     X_host = load_data(data)
@@ -880,7 +898,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     check_device_option(args.backend, args.device)
     check_output(args.out, "--out", LABEL_SUFFIXES, [args.data, args.model])
     check_input(args.data)
-    import_backend(args.backend)
+    probe_backend(args.backend, args.device)
     kind, centers_h = load_model(args.model)
     X_host = load_data(args.data)
     if X_host.shape[1] != centers_h.shape[1]:
