@@ -33,11 +33,13 @@ prints the markdown.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -83,6 +85,19 @@ def _quiet(fn: Callable[[], Any]) -> Callable[[], Any]:
             return fn()
 
     return run
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds of this process, result) of one call, after a collection.
+
+    With one thread, CPU time is what the run costs without the time the shared
+    machine's other jobs took the core away; with several threads it also counts
+    threads that spin while they wait, so it is only reported for one thread.
+    """
+    gc.collect()
+    c0, t0 = time.process_time(), time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, time.process_time() - c0, out
 
 
 def _fits(backend: str) -> tuple[Callable[[np.ndarray], Any], Callable[[Any], Any]]:
@@ -134,18 +149,20 @@ def everyday_row(shape: str, args: argparse.Namespace) -> dict[str, Any]:
     n, d, k = C.parse_workload(shape)
     X, init, spread = pick_data(n, d, k, args.iters, args.seed)
     impls = {"kmeans_xp": xp_lloyd, "sklearn": sk_lloyd}
-    runs: dict[str, list[tuple[float, int]]] = {name: [] for name in impls}
+    runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in impls}
     for _ in range(args.repeat):
         for name, fn in impls.items():
-            t, (_, n_iter) = C.timed(_quiet(lambda fn=fn: fn(X, init, args.iters)))
-            runs[name].append((t, n_iter))
+            t, cpu, (_, n_iter) = timed(_quiet(lambda fn=fn: fn(X, init, args.iters)))
+            runs[name].append((t, cpu, n_iter))
     row: dict[str, Any] = {"shape": shape, "spread": spread, "notes": []}
     for name, rs in runs.items():
-        row[f"{name}_ms"] = statistics.median(1e3 * t / max(1, it) for t, it in rs)
-        row[f"{name}_iters"] = min(it for _, it in rs)
+        row[f"{name}_ms"] = statistics.median(1e3 * t / max(1, it) for t, _, it in rs)
+        row[f"{name}_cpu_ms"] = statistics.median(1e3 * c / max(1, it) for _, c, it in rs)
+        row[f"{name}_iters"] = min(it for _, _, it in rs)
         if row[f"{name}_iters"] < args.iters:
             row["notes"].append(f"{name} stopped after {row[f'{name}_iters']} iterations")
     row["ratio"] = row["kmeans_xp_ms"] / row["sklearn_ms"]
+    row["cpu_ratio"] = row["kmeans_xp_cpu_ms"] / row["sklearn_cpu_ms"]
     print(f"[{args.threads} thread(s)] {shape}: {row['ratio']:.2f}×", file=sys.stderr, flush=True)
     return row
 
@@ -162,17 +179,21 @@ def tiny_fit(args: argparse.Namespace) -> dict[str, Any]:
         "sklearn": lambda s: SK(k, random_state=s).fit(X),
     }
     times: dict[str, list[float]] = {name: [] for name in impls}
+    cpus: dict[str, list[float]] = {name: [] for name in impls}
     inertia: dict[str, list[float]] = {name: [] for name in impls}
     for rep in range(args.repeat):
         for name, fn in impls.items():
-            t, km = C.timed(_quiet(lambda fn=fn, rep=rep: fn(args.seed + rep)))
+            t, cpu, km = timed(_quiet(lambda fn=fn, rep=rep: fn(args.seed + rep)))
             times[name].append(t)
+            cpus[name].append(cpu)
             inertia[name].append(C.true_inertia(X, np.asarray(km.cluster_centers_))[0])
     out: dict[str, Any] = {"shape": C.workload_name(n, d, k)}
     for name in impls:
         out[f"{name}_s"] = statistics.median(times[name])
+        out[f"{name}_cpu_s"] = statistics.median(cpus[name])
         out[f"{name}_inertia"] = float(np.mean(inertia[name]))
     out["ratio"] = out["kmeans_xp_s"] / out["sklearn_s"]
+    out["cpu_ratio"] = out["kmeans_xp_cpu_s"] / out["sklearn_cpu_s"]
     out["inertia_ratio"] = out["kmeans_xp_inertia"] / out["sklearn_inertia"]
     return out
 
@@ -309,12 +330,17 @@ def markdown(settings: list[dict[str, Any]], args: argparse.Namespace, info: dic
         "kmeans_xp Lloyd / scikit-learn Lloyd (lower is faster). Thread settings run in "
         "separate processes; 1-minute load average before each: "
         + ", ".join(f"{label[t]} {by[t]['load_before']:.1f}" for t in names)
-        + "."
+        + f" (on {os.cpu_count()} CPUs). With one thread the CPU-time ratio (process CPU "
+        "time per iteration, same runs) is also given: on a shared machine it leaves out "
+        "the time other jobs held the core; with several threads it would count threads "
+        "spinning in their pools, so it is not shown."
     )
     md += ["", "## Everyday table (per iteration, kmeans_xp Lloyd ÷ scikit-learn Lloyd)", ""]
     header = ["n×d×k", "blob spread"]
     for t in names:
         header += [f"{label[t]}: kmeans_xp ms", "sklearn ms", "ratio"]
+        if t == "1":
+            header.append("CPU-time ratio")
     header.append("notes")
     rows = []
     for i, shape in enumerate(args.shapes):
@@ -324,6 +350,8 @@ def markdown(settings: list[dict[str, Any]], args: argparse.Namespace, info: dic
         for t in names:
             r = by[t]["everyday"][i]
             row += [f(r["kmeans_xp_ms"]), f(r["sklearn_ms"]), f"**{r['ratio']:.2f}×**"]
+            if t == "1":
+                row.append(f"{r['cpu_ratio']:.2f}×")
             notes += [f"{label[t]}: {n}" for n in r["notes"]]
         rows.append([*row, "; ".join(notes)])
     md.append(C.markdown_table(header, rows))
@@ -345,6 +373,7 @@ def markdown(settings: list[dict[str, Any]], args: argparse.Namespace, info: dic
                         f(r["kmeans_xp_s"] * 1e3),
                         f(r["sklearn_s"] * 1e3),
                         f"**{r['ratio']:.2f}×**",
+                        f"{r['cpu_ratio']:.2f}×" if t == "1" else "—",
                         f(r["inertia_ratio"], ".4f"),
                     ]
                 )
@@ -356,6 +385,7 @@ def markdown(settings: list[dict[str, Any]], args: argparse.Namespace, info: dic
                     "kmeans_xp ms",
                     "sklearn ms",
                     "time ratio",
+                    "CPU-time ratio",
                     "mean inertia ratio",
                 ],
                 rows,
