@@ -418,6 +418,17 @@ def _object_to_float(host: np.ndarray, name: str) -> np.ndarray:
         ) from exc
 
 
+def _dtype_name(dtype: Any) -> str:
+    """``float32`` for NumPy's, torch's, JAX's or array-api-strict's float32."""
+    name = getattr(dtype, "name", None)
+    if isinstance(name, str):
+        return name
+    try:
+        return np.dtype(dtype).name
+    except Exception:
+        return str(dtype).rsplit(".", 1)[-1]
+
+
 def _float_dtype_for(xp: Any, dtype: Any, device: Any, name: str) -> Any:
     if dtype == xp.float32 or (hasattr(xp, "float64") and dtype == xp.float64):
         return dtype
@@ -508,7 +519,8 @@ def check_data(
     original = None
     if X.dtype != target:
         original = X
-        X = xp.astype(X, target)
+        with np.errstate(over="ignore"):  # NumPy: values too large are reported below
+            X = xp.astype(X, target)
     if check_finite and not _all_finite(xp, X, device):
         if (
             original is not None
@@ -533,12 +545,12 @@ def _cast_overflow_error(
     """Finite values that became infinite on the cast to a narrower float."""
     big = float(_backend.to_host(xp, xp.max(xp.abs(original))))
     limit = float(xp.finfo(target).max)
-    why = f" (the model was fitted on {target} data)" if fitted else ""
+    to, frm = _dtype_name(target), _dtype_name(original.dtype)
+    why = f" (the model was fitted on {to} data)" if fitted else ""
     fix = f"rescale {name}" + (" or refit on float64 data" if fitted else "")
     return ValueError(
-        f"{name} has finite values too large for {target}{why}: the largest |value| "
-        f"{big:.3g} overflows the largest {target} {limit:.3g} on the cast from "
-        f"{original.dtype}; {fix}"
+        f"{name} has finite values too large for {to}{why}: the largest |value| "
+        f"{big:.3g} overflows the largest {to} {limit:.3g} on the cast from {frm}; {fix}"
     )
 
 
@@ -584,18 +596,23 @@ def _check_magnitude(xp: Any, X: Any, name: str, *, check_small: bool = False) -
     if not bound <= limit:
         big = float(np.max(np.maximum(np.abs(hi), np.abs(lo))))
         raise ValueError(
-            f"{name} has values too large for {X.dtype}: squared distances would "
+            f"{name} has values too large for {_dtype_name(X.dtype)}: squared distances would "
             f"overflow (largest |value| {big:.3g}, {n} samples); rescale {name} "
             "(for example divide it by its standard deviation) or use float64"
         )
     if check_small:
         with np.errstate(over="ignore", invalid="ignore"):
             spread = float(np.max(hi - lo))
+        if spread == 0.0 and n > 1:
+            # every row equal as the device computes, or a device that flushes
+            # subnormal values to zero (XLA on the CPU): look at some rows on the host
+            head = _backend.to_host(xp, X[: min(n, 1024), :]).astype(np.float64)
+            spread = float(np.max(np.max(head, axis=0) - np.min(head, axis=0)))
         tiny = float(xp.finfo(X.dtype).smallest_normal)
         if spread > 0.0 and spread * spread < tiny:
             raise ValueError(
-                f"{name} has values too small for {X.dtype}: squared distances would "
-                f"underflow (largest difference between two values of a feature "
+                f"{name} has values too small for {_dtype_name(X.dtype)}: squared distances "
+                f"would underflow (largest difference between two values of a feature "
                 f"{spread:.3g}, squared below {tiny:.3g}); rescale {name} (for example "
                 "divide it by its standard deviation)"
             )
@@ -650,10 +667,10 @@ def prepare_sample_weight(
 ) -> SampleWeight:
     """Check ``sample_weight`` and scale it so that no sum can overflow.
 
-    The scale is found, and applied, before the cast to the data ``dtype``
-    (in float64 where the device has it), so float64 weights of 1e36 or
-    1e300 / n with float32 data, or weights whose sum overflows float64, give
-    the same clustering as weights of 1. Weights so spread that the smallest
+    The scale is found, and applied, on the host in float64 before the cast
+    to the data ``dtype`` (one copy of the weights each way), so float64
+    weights of 1e36 or 1e300 / n with float32 data, or weights whose sum
+    overflows float64, give the same clustering as weights of 1. Weights so spread that the smallest
     positive one would be below the smallest normal number of ``dtype`` after
     scaling are refused (they would silently count as 0, or lose their
     precision): a ``ValueError`` naming ``sample_weight``.
@@ -681,39 +698,33 @@ def prepare_sample_weight(
         raise ValueError(
             f"sample_weight must have shape ({n_samples},) to match X, got {tuple(w.shape)}"
         )
-    wide = xp.float64 if _backend.has_float64(xp, device) else xp.float32
-    if w.dtype != wide:
-        w = xp.astype(w, wide)
-    if not bool(xp.all(xp.isfinite(w))):
+    # the statistics and the scaling on the host, in float64: exact, and immune
+    # to devices that flush subnormal values to zero (XLA on the CPU, GPUs)
+    host = np.asarray(_backend.to_host(xp, w), dtype=np.float64)
+    if not bool(np.all(np.isfinite(host))):
         raise ValueError("sample_weight contains NaN or infinity")
-    if bool(xp.any(w < 0)):
+    if bool(np.any(host < 0)):
         raise ValueError("sample_weight has negative values; weights must be >= 0")
-    largest = float(_backend.to_host(xp, xp.max(w)))
+    largest = float(np.max(host))
     if not largest > 0:
         raise ValueError("sample_weight is all zero; at least one weight must be positive")
-    smallest = float(_backend.to_host(xp, xp.min(w)))
-    if smallest == largest:
+    if float(np.min(host)) == largest:
         return SampleWeight(None, largest)  # uniform: the same result as unit weights
-    # largest = m * 2**e with m in [0.5, 1): divide by 2**(e-1), in two steps by
-    # normal powers of two (each division exact; 2**(e-1) itself may be subnormal
-    # or its inverse overflow)
+    # largest = m * 2**(e + 1) with m in [0.5, 1): divide by 2**e (exact)
     e = math.frexp(largest)[1] - 1
-    half = e // 2
-    w = w / math.ldexp(1.0, half)
-    w = w / math.ldexp(1.0, e - half)
+    host = np.ldexp(host, -e)
     scale = math.ldexp(1.0, e)
-    smallest_positive = float(_backend.to_host(xp, xp.min(xp.where(w > 0, w, xp.ones_like(w)))))
+    smallest_positive = float(np.min(host[host > 0]))
     tiny = float(xp.finfo(dtype).smallest_normal)
     if smallest_positive < tiny:
+        name = _dtype_name(dtype)
         raise ValueError(
-            f"sample_weight spans too wide a range for {dtype}: the smallest positive "
+            f"sample_weight spans too wide a range for {name}: the smallest positive "
             f"weight is {smallest_positive:.3g} times the largest, below the smallest "
-            f"normal {dtype} {tiny:.3g}, so it would count as 0; set such weights to 0, "
+            f"normal {name} {tiny:.3g}, so it would count as 0; set such weights to 0, "
             "or use float64 data"
         )
-    if w.dtype != dtype:
-        w = xp.astype(w, dtype)
-    return SampleWeight(w, scale)
+    return SampleWeight(_backend.rows_from_host(xp, host, w, device, dtype), scale)
 
 
 def check_init_array(
