@@ -5,14 +5,27 @@ Each backend is a ``Backend`` with the namespace ``xp``, a ``device`` and
 not installed, or whose device does not work, is skipped with the reason.
 
 Select backends with ``--backends numpy,torch`` (default: all installed) or
-the environment variable ``KMEANS_XP_BACKENDS``.
+the environment variable ``KMEANS_XP_BACKENDS``. A test without the
+``backend`` fixture runs on NumPy: it is skipped when ``numpy`` is not
+selected; one that builds other libraries' arrays itself names them with
+``@pytest.mark.needs_backends("torch", ...)`` (or calls
+``skip_unless_selected``) and is skipped unless all of them are selected.
+
+Markers: ``backends(*names)`` restricts the ``backend`` fixture to these
+backends; ``slow`` marks tests left out of the default run (``addopts`` in
+pyproject.toml has ``-m "not slow"``; ``.ci/run`` runs them in a second
+invocation: ``python -m pytest -q -ra -m slow``); ``slow_on(*names,
+when=...)`` makes a test slow on these backends only (and only for the
+parameters where ``when(params)`` is true): the default run keeps every test
+on its cheap backends, the slow run adds the expensive ones.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -117,7 +130,7 @@ def make_backend(name: str) -> Backend:
 
         def convert(a: np.ndarray) -> Any:
             chunks = max(1, -(-a.shape[0] // 3)) if a.ndim else ()
-            return da.from_array(a, chunks=(chunks,) + a.shape[1:] if a.ndim else ())
+            return da.from_array(a, chunks=(chunks, *a.shape[1:]) if a.ndim else ())
 
         return Backend(name, xp, "cpu", convert, lazy=True)
     if name == "cupy":
@@ -138,6 +151,37 @@ def _selected(config: Any) -> list[str]:
     if unknown:
         raise pytest.UsageError(f"unknown backends {sorted(unknown)}; known: {ALL_BACKENDS}")
     return names
+
+
+def skip_unless_selected(config: Any, *names: str) -> None:
+    """Skip the calling test unless every backend in ``names`` is selected."""
+    missing = [n for n in names if n not in _selected(config)]
+    if missing:
+        pytest.skip(f"backend(s) {', '.join(missing)} not selected by --backends")
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    selected = set(_selected(config))
+    for item in items:
+        if "backend" in getattr(item, "fixturenames", ()):
+            # ``slow_on(*names, when=predicate)``: slow on these backends (for
+            # the parameters where ``predicate(params)`` holds)
+            callspec = getattr(item, "callspec", None)
+            params = callspec.params if callspec is not None else {}
+            for marker in item.iter_markers("slow_on"):
+                when = marker.kwargs.get("when", lambda p: True)
+                if params.get("backend") in marker.args and when(params):
+                    item.add_marker(pytest.mark.slow)
+            continue
+        # tests without the ``backend`` fixture (doctests included) run on
+        # NumPy, or on the libraries their ``needs_backends`` marker names
+        marker = item.get_closest_marker("needs_backends")
+        needed = marker.args if marker is not None else ("numpy",)
+        missing = [n for n in needed if n not in selected]
+        if missing:
+            reason = f"backend(s) {', '.join(missing)} not selected by --backends"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
@@ -162,4 +206,18 @@ def xp(backend: Backend) -> Any:
 
 def pytest_configure(config: Any) -> None:
     config.addinivalue_line("markers", "backends(*names): run only on these backends")
-    config.addinivalue_line("markers", "slow: slower tests (still run in CI)")
+    config.addinivalue_line(
+        "markers",
+        "needs_backends(*names): a test without the backend fixture that builds these "
+        "libraries' arrays; skipped unless all are selected (default: numpy)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "slow_on(*names, when=None): slow (see below) on these backends, for the "
+        "parameters where when(params) is true (all when None)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "slow: slower tests, deselected by default (addopts -m 'not slow'); "
+        ".ci/run runs them with -m slow",
+    )
