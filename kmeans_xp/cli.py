@@ -29,7 +29,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -133,6 +133,17 @@ def check_input(path: str, what: str = "") -> Path:
         raise CLIError(f"{path}: no such file")
     if p.is_dir():
         raise CLIError(f"{path}: is a directory, expected {what or 'a .npy or .csv file'}")
+    return p
+
+
+def check_data_file(path: str | Path) -> Path:
+    """An existing .npy, .csv or .txt file."""
+    p = check_input(str(path))
+    suffix = p.suffix.lower()
+    if suffix == ".npz":
+        raise CLIError(f"{p}: a .npz archive (a model?); expected data in a .npy or .csv file")
+    if suffix not in DATA_SUFFIXES:
+        raise CLIError(f"{p}: unknown file type {suffix!r}; expected .npy or .csv")
     return p
 
 
@@ -285,19 +296,9 @@ def _read_csv(path: Path) -> np.ndarray:
 
 def load_data(path: str | Path) -> np.ndarray:
     """A 2-D array from a .npy or .csv file (a CSV may have one header line)."""
-    path = check_input(str(path))
-    suffix = path.suffix.lower()
+    path = check_data_file(path)
     try:
-        if suffix == ".npy":
-            X = np.load(path, allow_pickle=False)
-        elif suffix in (".csv", ".txt"):
-            X = _read_csv(path)
-        elif suffix == ".npz":
-            raise CLIError(
-                f"{path}: a .npz archive (a model?); expected data in a .npy or .csv file"
-            )
-        else:
-            raise CLIError(f"{path}: unknown file type {suffix!r}; expected .npy or .csv")
+        X = np.load(path, allow_pickle=False) if path.suffix.lower() == ".npy" else _read_csv(path)
     except CLIError:
         raise
     except (OSError, ValueError, UnicodeDecodeError, EOFError) as exc:
@@ -480,7 +481,7 @@ def to_backend(X: np.ndarray, backend: str, device: str | None) -> tuple[Any, st
         return out, str(devices[i])
     # dask: row blocks of NumPy arrays, the local (threaded) scheduler
     rows = max(1, -(-X.shape[0] // 8))
-    return lib.from_array(X, chunks=(rows, X.shape[1])), "cpu (dask, local scheduler)"
+    return lib.from_array(X, chunks=(rows, X.shape[1])), "cpu, local scheduler"
 
 
 def to_host(x: Any) -> np.ndarray:
@@ -816,9 +817,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         raise CLIError("--out, --labels and --plot must name different files")
     if args.plot:
         check_matplotlib()
-    data = check_input(args.data)
+    data = check_data_file(args.data)
     if _is_init_file(args.init):
-        check_input(args.init, "a .npy or .csv file of initial centers")
+        check_data_file(args.init)
     probe_backend(args.backend, args.device)
 
     _progress(args, f"loading {_describe(data)} ...")
@@ -897,7 +898,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     check_device_option(args.backend, args.device)
     check_output(args.out, "--out", LABEL_SUFFIXES, [args.data, args.model])
-    check_input(args.data)
+    check_data_file(args.data)
     probe_backend(args.backend, args.device)
     kind, centers_h = load_model(args.model)
     X_host = load_data(args.data)
@@ -959,6 +960,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block): the problem and where to look."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Wider option column; descriptions and epilogs kept as written."""
 
@@ -969,7 +977,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kmeans-xp",
         description="K-Means on NumPy, CuPy, PyTorch, JAX or Dask arrays.",
         epilog="Run 'kmeans-xp COMMAND --help' for the options of a command.",

@@ -937,3 +937,34 @@ def test_item13_example_missing_backend_is_one_line(tmp_path):
         "(pip install 'kmeans-xp[cupy]')\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------
+# found going through the CLI as a person would
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["fit", "{x}", "-k", "0"], "argument -k/--n-clusters: expected a positive integer"),
+        (["fit"], "the following arguments are required: data, -k/--n-clusters"),
+        ([], "the following arguments are required: COMMAND"),
+        (["fit", "{x}", "-k", "3", "--estimator", "bogus"], "argument --estimator: invalid"),
+        (["fit", "{x}", "-k", "3", "--seed", "-1"], "argument --seed: expected an integer"),
+        (["predict", "{x}"], "the following arguments are required: data"),
+    ],
+)
+def test_usage_errors_are_one_line(data_file, capsys, argv, expected):
+    with pytest.raises(SystemExit) as info:
+        main([a.format(x=data_file) for a in argv])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert expected in err and "--help')" in err
+
+
+def test_a_model_given_as_the_data_fails_before_loading(data_file, capsys):
+    model = data_file.parent / "m.npz"
+    assert main(["fit", str(data_file), "-k", "2", "--quiet", "--out", str(model)]) == 0
+    capsys.readouterr()
+    line = _one_line_error(capsys, ["fit", str(model), "-k", "2"])
+    assert "a .npz archive (a model?); expected data in a .npy or .csv file" in line
