@@ -300,7 +300,7 @@ def get_namespace(
     model); input that is not an array (a list) takes the centers' namespace.
     """
     arrays = tuple(a for a in arrays if a is not None)
-    names = []
+    names: list[Any] = []
     for a in arrays:
         try:
             names.append(array_namespace(a))
@@ -624,7 +624,7 @@ def check_sample_weight(
     """None stays None (unit weights); otherwise a validated 1-D array."""
     if sample_weight is None:
         return None
-    if isinstance(sample_weight, numbers.Number):
+    if isinstance(sample_weight, numbers.Real):
         w = xp.full((n_samples,), float(sample_weight), dtype=dtype, device=device)
     else:
         w = as_array(xp, sample_weight, device, "sample_weight")

@@ -115,11 +115,12 @@ def _pandas_input(a: Any, name: str) -> Any:
     dtypes = list(a.dtypes) if hasattr(a, "columns") else [getattr(a, "dtype", None)]
     np_dtypes = []
     for dt in dtypes:
+        twin = getattr(dt, "numpy_dtype", None)
         if isinstance(dt, np.dtype):
             np_dtypes.append(dt)
-        elif isinstance(getattr(dt, "numpy_dtype", None), np.dtype):
+        elif isinstance(twin, np.dtype):
             # nullable extension dtypes (Float64, Int64, boolean): their NumPy twin
-            np_dtypes.append(dt.numpy_dtype)
+            np_dtypes.append(twin)
         else:
             np_dtypes.append(np.dtype(object))
     if not np_dtypes or any(dt.kind == "O" for dt in np_dtypes):
