@@ -240,7 +240,11 @@ def _csv_slow(path: Path, delimiter: str | None, skip_first: bool) -> np.ndarray
         for column, field in enumerate(fields, start=1):
             text = field.strip()
             if not text:
-                raise CLIError(f"{path}: missing value at line {number}, column {column}")
+                hint = ""
+                if width_line == number and column == 1:
+                    # pandas' to_csv writes its index as a first column named ""
+                    hint = " (a header with an unnamed index column? write it with index=False)"
+                raise CLIError(f"{path}: missing value at line {number}, column {column}{hint}")
             try:
                 values.append(float(text))
             except ValueError:
@@ -291,6 +295,19 @@ def _read_csv(path: Path) -> np.ndarray:
         X = _csv_slow(path, delimiter, header)
     if X.shape[0] == 0:
         raise CLIError(f"{path}: no data rows after the header line")
+    if (
+        header
+        and not fields[0].strip()
+        and X.shape[1] > 1
+        and np.array_equal(X[:, 0], np.arange(X.shape[0]))
+    ):
+        warnings.warn(
+            f"{path}: the first column, unnamed in the header, counts 0, 1, 2, ...: a row "
+            "index (pandas' to_csv)? It is clustered as a feature; write the file with "
+            "index=False to leave it out",
+            UserWarning,
+            stacklevel=2,
+        )
     return X
 
 
@@ -820,6 +837,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     data = check_data_file(args.data)
     if _is_init_file(args.init):
         check_data_file(args.init)
+    if args.backend != "numpy":
+        _progress(args, f"starting {args.backend} ...")  # importing torch or JAX takes seconds
     probe_backend(args.backend, args.device)
 
     _progress(args, f"loading {_describe(data)} ...")
@@ -990,7 +1009,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fit",
         help="cluster a .npy or .csv file",
         formatter_class=_Formatter,
-        description="Cluster the rows of a .npy or .csv file (a CSV may have one header "
+        description="Cluster the rows of a .npy or .csv file (a CSV may have one header\n"
         "line). The summary goes to stdout; progress to stderr unless --quiet.",
         epilog="examples:\n"
         "  kmeans-xp fit data.npy -k 8 --out model.npz --plot clusters.png\n"
@@ -1101,7 +1120,7 @@ def build_parser() -> argparse.ArgumentParser:
         "predict",
         help="label new data with a model saved by 'fit --out'",
         formatter_class=_Formatter,
-        description="Label each row of DATA with its nearest center of MODEL (largest "
+        description="Label each row of DATA with its nearest center of MODEL (largest\n"
         "cosine for a spherical model): one label per line on stdout, or --out.",
     )
     p.add_argument("model", help="MODEL.npz written by 'kmeans-xp fit --out'")

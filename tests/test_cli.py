@@ -968,3 +968,24 @@ def test_a_model_given_as_the_data_fails_before_loading(data_file, capsys):
     capsys.readouterr()
     line = _one_line_error(capsys, ["fit", str(model), "-k", "2"])
     assert "a .npz archive (a model?); expected data in a .npy or .csv file" in line
+
+
+def test_pandas_index_column_is_pointed_out(tmp_path, capsys):
+    X = blobs(60, 3, 2, seed=17)
+    named = tmp_path / "named.csv"
+    # what pandas' DataFrame(X, columns=list("abc")).to_csv(path) writes
+    rows = [",a,b,c"] + [f"{i}," + ",".join(repr(v) for v in row) for i, row in enumerate(X)]
+    named.write_text("\n".join(rows) + "\n")
+    assert main(["fit", str(named), "-k", "2", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "60 points in 4-D" in captured.out
+    assert captured.err.startswith("kmeans-xp fit: warning: ")
+    assert "a row index (pandas' to_csv)?" in captured.err and "index=False" in captured.err
+    # with numbers as column names the header line itself is not all text
+    numbered = tmp_path / "numbered.csv"
+    numbered.write_text("\n".join([",0,1,2", *rows[1:]]) + "\n")
+    line = _one_line_error(capsys, ["fit", str(numbered), "-k", "2"])
+    assert line.endswith(
+        "missing value at line 1, column 1 (a header with an unnamed index column? write it "
+        "with index=False)"
+    )
