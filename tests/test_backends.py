@@ -56,20 +56,27 @@ def xp_dtype(backend, dtype: str):
     return getattr(backend.xp, dtype)
 
 
+# every algorithm; "auto" is Lloyd below 8 clusters (Hamerly from 8: see the
+# bit-for-bit tests at the end, which cover it)
+ALGORITHMS = ["lloyd", "hamerly", "auto"]
+
+
 # ------------------------------------------------- same seed, same result
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] != "lloyd")
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("init", ["k-means++", "random"])
-def test_same_seed_same_result_as_numpy(backend, dtype, weighted, init):
+def test_same_seed_same_result_as_numpy(backend, dtype, weighted, init, algorithm):
     check_dtype(backend, dtype)
     X = data_for(dtype)
     w = sample_weight(len(X)).astype(dtype) if weighted else None
     n_init = 2 if init == "random" else 1
-    ref = KMeans(4, init=reference_init(backend, init), n_init=n_init, random_state=0).fit(
-        X, sample_weight=w
-    )
+    ref = KMeans(
+        4, init=reference_init(backend, init), n_init=n_init, random_state=0, algorithm=algorithm
+    ).fit(X, sample_weight=w)
     Xb = backend.asarray(X)
-    km = KMeans(4, init=init, n_init=n_init, random_state=0).fit(
+    km = KMeans(4, init=init, n_init=n_init, random_state=0, algorithm=algorithm).fit(
         Xb, sample_weight=None if w is None else backend.asarray(w)
     )
     xp_assert_equal(km.labels_, ref.labels_, like=Xb)
@@ -81,16 +88,18 @@ def test_same_seed_same_result_as_numpy(backend, dtype, weighted, init):
     assert km.n_iter_ == ref.n_iter_
 
 
+@pytest.mark.slow_on("dask", when=lambda p: p["algorithm"] == "auto")
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_same_init_array_same_result_as_numpy(backend, dtype, weighted):
+def test_same_init_array_same_result_as_numpy(backend, dtype, weighted, algorithm):
     check_dtype(backend, dtype)
     X = data_for(dtype)
     w = sample_weight(len(X)).astype(dtype) if weighted else None
     init = X[[0, 5, 10, 15]] * 0.5
-    ref = KMeans(4, init=init).fit(X, sample_weight=w)
+    ref = KMeans(4, init=init, algorithm=algorithm).fit(X, sample_weight=w)
     Xb = backend.asarray(X)
-    km = KMeans(4, init=backend.asarray(init)).fit(
+    km = KMeans(4, init=backend.asarray(init), algorithm=algorithm).fit(
         Xb, sample_weight=None if w is None else backend.asarray(w)
     )
     xp_assert_equal(km.labels_, ref.labels_, like=Xb)
@@ -263,3 +272,70 @@ def test_kmeans_parallel_finds_every_cluster(backend, seed):
         assert len(pairs) == k, f"{k} blobs, {len(set(labels))} found, {len(pairs)} pairs"
         ref = KMeans(k, init="k-means||", max_iter=1, random_state=seed).fit(host, sample_weight=weights)
         xp_assert_equal(km.labels_, ref.labels_)
+
+
+# ------------------------------------------------ Hamerly == Lloyd, bit for bit
+def touching_blobs(n: int, d: int, k: int, seed: int) -> np.ndarray:
+    """k blobs that overlap: labels keep moving for many iterations."""
+    rng = np.random.RandomState(seed)
+    centers = rng.uniform(-3, 3, size=(k, d))
+    return centers[rng.randint(0, k, n)] + rng.normal(size=(n, d))
+
+
+def assert_bit_identical(runs: dict, like) -> None:
+    ref = runs["lloyd"]
+    for name, km in runs.items():
+        assert_same_backend(km.labels_, like)
+        assert_same_backend(km.cluster_centers_, like, dtype=like.dtype)
+        what = f"{name} vs lloyd"
+        np.testing.assert_array_equal(to_numpy(km.labels_), to_numpy(ref.labels_), err_msg=what)
+        np.testing.assert_array_equal(
+            to_numpy(km.cluster_centers_), to_numpy(ref.cluster_centers_), err_msg=what
+        )
+        assert km.n_iter_ == ref.n_iter_, f"{name}: n_iter_ {km.n_iter_} != lloyd's {ref.n_iter_}"
+        assert km.inertia_ == ref.inertia_, f"{name}: inertia_ {km.inertia_!r} != {ref.inertia_!r}"
+
+
+@pytest.mark.slow_on("array_api_strict", "jax", "dask", when=lambda p: p["chunk_bytes"] == 2048)
+@pytest.mark.parametrize("chunk_bytes", [None, 2048], ids=["default-chunks", "tiny-chunks"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_hamerly_equals_lloyd_bit_for_bit(backend, dtype, chunk_bytes):
+    # k = 9: "auto" is Hamerly on the backends where it pays off. 2048 bytes
+    # make chunks of 20 to 40 rows: many chunks, and on JAX padded subsets of
+    # every size. From the same initial centers (an array, and a seeded
+    # weighted k-means++), strict convergence: equal labels, centers, n_iter_
+    check_dtype(backend, dtype)
+    k = 9
+    X = touching_blobs(300, 3, k, seed=2).astype(dtype)
+    w = sample_weight(len(X)).astype(dtype)
+    Xb, wb = backend.asarray(X), backend.asarray(w)
+    for init, weights in ((backend.asarray(X[:k]), None), ("k-means++", wb)):
+        runs = {
+            algorithm: KMeans(
+                k, init=init, tol=0.0, random_state=0, chunk_bytes=chunk_bytes,
+                algorithm=algorithm,
+            ).fit(Xb, sample_weight=weights)
+            for algorithm in ALGORITHMS
+        }
+        assert runs["lloyd"].n_iter_ > 10, "the data should make the run long"
+        assert_bit_identical(runs, Xb)
+
+
+def _issue15_float32_case(backend) -> None:
+    # issue 15 item 4 at a third of its size (60k x 12 there): uniform float32
+    # data at 1e4, k = 32. BLAS rounds float32 products differently for
+    # matrices of different shapes (Hamerly's subsets), which used to change
+    # thousands of labels; the seed is one where it did at this size
+    X = (np.random.RandomState(1).uniform(size=(20_000, 12)) + 1e4).astype(np.float32)
+    Xb = backend.asarray(X)
+    runs = {
+        algorithm: KMeans(32, random_state=0, algorithm=algorithm).fit(Xb)
+        for algorithm in ALGORITHMS
+    }
+    assert_bit_identical(runs, Xb)
+
+
+# ~200 passes over 20k rows: a few seconds on NumPy, minutes elsewhere (slow run)
+@pytest.mark.slow_on("array_api_strict", "torch", "jax", "dask")
+def test_hamerly_equals_lloyd_float32_far_from_origin(backend):
+    _issue15_float32_case(backend)

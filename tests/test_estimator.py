@@ -202,6 +202,10 @@ def test_refit_replaces_attributes():
 
 
 # --------------------------------------------------- scikit-learn's Lloyd
+# Hamerly (and "auto") must give Lloyd's result: each comparison runs all three
+ALGORITHMS = ["lloyd", "hamerly", "auto"]
+
+
 def _sk_fit(X, init, sample_weight=None, **params):
     sk = SKKMeans(init.shape[0], init=init, n_init=1, algorithm="lloyd", **params)
     return sk.fit(X, sample_weight=sample_weight)
@@ -216,41 +220,64 @@ def _assert_same_as_sklearn(km, sk, scale=1.0):
     assert km.inertia_ == pytest.approx(sk.inertia_, rel=1e-10)
 
 
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] != "lloyd")
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("tol", [1e-4, 0.0])
-def test_same_init_same_result_as_sklearn(backend, weighted, tol):
+def test_same_init_same_result_as_sklearn(backend, weighted, tol, algorithm):
     need_float64(backend)
     X = overlapping_blobs()
     w = weights(len(X)) if weighted else None
     rng = np.random.RandomState(11)
     for _ in range(3):
         init = X[rng.choice(len(X), 5, replace=False)] + rng.normal(scale=0.1, size=(5, 3))
-        km = KMeans(5, init=backend.asarray(init), tol=tol).fit(
+        km = KMeans(5, init=backend.asarray(init), tol=tol, algorithm=algorithm).fit(
             backend.asarray(X), sample_weight=None if w is None else backend.asarray(w)
         )
         sk = _sk_fit(X, init, w, tol=tol)
         _assert_same_as_sklearn(km, sk)
 
 
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_many_clusters_same_as_sklearn(backend, algorithm):
+    # 12 clusters: "auto" runs Hamerly here (from 8 clusters, where it prunes
+    # well); every algorithm gives scikit-learn's Lloyd result
+    need_float64(backend)
+    X, _ = make_blobs(900, centers=6, n_features=4, cluster_std=2.0, random_state=4)
+    w = weights(len(X))
+    init = X[np.random.RandomState(5).choice(len(X), 12, replace=False)]
+    km = KMeans(12, init=backend.asarray(init), tol=0.0, algorithm=algorithm).fit(
+        backend.asarray(X), sample_weight=backend.asarray(w)
+    )
+    sk = _sk_fit(X, init, w, tol=0.0)
+    assert sk.n_iter_ > 5, "the data should make the run long"
+    _assert_same_as_sklearn(km, sk)
+
+
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] == "auto")
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("max_iter", [1, 2, 5])
-def test_truncated_runs_same_as_sklearn(backend, max_iter):
+def test_truncated_runs_same_as_sklearn(backend, max_iter, algorithm):
     # a run cut by max_iter: the labels still match the final centers
     need_float64(backend)
     X = overlapping_blobs()
     init = X[:5] * 0.5
-    km = KMeans(5, init=backend.asarray(init), max_iter=max_iter).fit(backend.asarray(X))
+    km = KMeans(5, init=backend.asarray(init), max_iter=max_iter, algorithm=algorithm).fit(
+        backend.asarray(X)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scikit-learn may warn about convergence
         sk = _sk_fit(X, init, max_iter=max_iter)
     _assert_same_as_sklearn(km, sk)
 
 
-def test_far_from_origin_same_as_sklearn(backend):
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
+def test_far_from_origin_same_as_sklearn(backend, algorithm):
     # data far from the origin take the centered path; the result must not change
     need_float64(backend)
     X = overlapping_blobs() + np.array([1e6, -3e5, 2e4])
     init = X[[3, 50, 100, 150, 200]]
-    km = KMeans(5, init=backend.asarray(init)).fit(backend.asarray(X))
+    km = KMeans(5, init=backend.asarray(init), algorithm=algorithm).fit(backend.asarray(X))
     sk = _sk_fit(X, init)
     np.testing.assert_array_equal(to_numpy(km.labels_), sk.labels_)
     np.testing.assert_allclose(to_numpy(km.cluster_centers_), sk.cluster_centers_, rtol=1e-12)
@@ -258,14 +285,15 @@ def test_far_from_origin_same_as_sklearn(backend):
     assert km.inertia_ == pytest.approx(sk.inertia_, rel=1e-8)
 
 
-def test_empty_cluster_relocated_as_sklearn(backend):
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
+def test_empty_cluster_relocated_as_sklearn(backend, algorithm):
     # the third initial center is far from every sample, so its cluster is
     # empty after the first assignment: it must take the farthest point, as
     # in scikit-learn (never zero or NaN)
     need_float64(backend)
     X = overlapping_blobs()
     init = np.array([X[0], X[1], [1e3, 1e3, 1e3], X[2], X[3]])
-    km = KMeans(5, init=backend.asarray(init)).fit(backend.asarray(X))
+    km = KMeans(5, init=backend.asarray(init), algorithm=algorithm).fit(backend.asarray(X))
     sk = _sk_fit(X, init)
     _assert_same_as_sklearn(km, sk)
     assert len(np.unique(to_numpy(km.labels_))) == 5
@@ -280,23 +308,27 @@ def test_empty_cluster_first_iteration_takes_farthest_point():
     np.testing.assert_array_equal(km.labels_, [0, 0, 0, 1])
 
 
-def test_high_dimension_same_as_sklearn():
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
+def test_high_dimension_same_as_sklearn(algorithm):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 2000)) + 3.0 * (np.arange(60) % 3)[:, None]
     init = X[[0, 1, 5]]
-    km = KMeans(3, init=init).fit(X)
+    km = KMeans(3, init=init, algorithm=algorithm).fit(X)
     _assert_same_as_sklearn(km, _sk_fit(X, init), scale=10.0)
 
 
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])  # "auto" is Lloyd for k=5
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("init", ["k-means++", "random"])
-def test_seeded_runs_same_as_sklearn(init, weighted):
+def test_seeded_runs_same_as_sklearn(init, weighted, algorithm):
     # random numbers come from the same NumPy RandomState calls as
     # scikit-learn's, so a seed gives the same clustering (n_init included)
     X = overlapping_blobs()
     w = weights(len(X)) if weighted else None
     for n_init in ("auto", 3):
-        km = KMeans(5, init=init, n_init=n_init, random_state=42).fit(X, sample_weight=w)
+        km = KMeans(5, init=init, n_init=n_init, random_state=42, algorithm=algorithm).fit(
+            X, sample_weight=w
+        )
         sk = SKKMeans(5, init=init, n_init=n_init, random_state=42).fit(X, sample_weight=w)
         _assert_same_as_sklearn(km, sk)
 
