@@ -974,7 +974,7 @@ def test_pandas_index_column_is_pointed_out(tmp_path, capsys):
     X = blobs(60, 3, 2, seed=17)
     named = tmp_path / "named.csv"
     # what pandas' DataFrame(X, columns=list("abc")).to_csv(path) writes
-    rows = [",a,b,c"] + [f"{i}," + ",".join(repr(v) for v in row) for i, row in enumerate(X)]
+    rows = [",a,b,c"] + [f"{i}," + ",".join(repr(float(v)) for v in row) for i, row in enumerate(X)]
     named.write_text("\n".join(rows) + "\n")
     assert main(["fit", str(named), "-k", "2", "--quiet"]) == 0
     captured = capsys.readouterr()
@@ -984,7 +984,7 @@ def test_pandas_index_column_is_pointed_out(tmp_path, capsys):
     # with numbers as column names the header line itself is not all text
     numbered = tmp_path / "numbered.csv"
     numbered.write_text("\n".join([",0,1,2", *rows[1:]]) + "\n")
-    line = _one_line_error(capsys, ["fit", str(numbered), "-k", "2"])
+    line = _one_line_error(capsys, ["fit", str(numbered), "-k", "2", "-q"])
     assert line.endswith(
         "missing value at line 1, column 1 (a header with an unnamed index column? write it "
         "with index=False)"
