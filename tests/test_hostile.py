@@ -216,8 +216,15 @@ def test_dask_unknown_chunk_sizes(backend):
     # block sums are added in another order than NumPy's
     np.testing.assert_allclose(np.asarray(km.cluster_centers_), ref.cluster_centers_, rtol=1e-12)
     np.testing.assert_array_equal(np.asarray(km.predict(Xf)), ref.labels_)
-    # the caller's array is not modified
-    assert math.isnan(Xf.shape[0])
+    # weights selected the same way: unknown chunks too, computed alike
+    w = _weights(len(X))
+    wd = backend.asarray(w)[Xd[:, 0] > 1.0]
+    km = KMeans(3, init=init, n_init=1).fit(Xf, sample_weight=wd)
+    ref = KMeans(3, init=init, n_init=1).fit(X[keep], sample_weight=w[keep])
+    np.testing.assert_array_equal(np.asarray(km.labels_), ref.labels_)
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=1e-12)
+    # the caller's arrays are not modified
+    assert math.isnan(Xf.shape[0]) and math.isnan(wd.shape[0])
 
 
 # -------------------------------------------- model fitted on another library
