@@ -523,7 +523,8 @@ def test_item4_torch_cuda_device_without_cuda_is_one_line(data_file, capsys):
         pytest.skip("this machine has CUDA")
     for device in ("cuda", "cuda:1"):
         line = _one_line_error(
-            capsys, ["fit", str(data_file), "-k", "3", "--backend", "torch", "--device", device]
+            capsys,
+            ["fit", str(data_file), "-k", "3", "-q", "--backend", "torch", "--device", device],
         )
         assert f"backend 'torch' has no usable device '{device}'" in line
         assert "no CUDA device is available" in line and len(line) < 250
@@ -532,7 +533,7 @@ def test_item4_torch_cuda_device_without_cuda_is_one_line(data_file, capsys):
 def test_item4_jax_unknown_device_is_one_line(data_file, capsys):
     pytest.importorskip("jax")
     line = _one_line_error(
-        capsys, ["fit", str(data_file), "-k", "3", "--backend", "jax", "--device", "cpu:7"]
+        capsys, ["fit", str(data_file), "-k", "3", "-q", "--backend", "jax", "--device", "cpu:7"]
     )
     assert "backend 'jax' has no usable device 'cpu:7'" in line
 
