@@ -62,7 +62,12 @@ ALGORITHMS = ["lloyd", "hamerly", "auto"]
 
 
 # ------------------------------------------------- same seed, same result
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] != "lloyd")
+# Dask (~40 ms a pass) and JAX (a compile per new shape): unweighted
+# k-means++ with Lloyd in the default run, the other combinations in the slow one
+@pytest.mark.slow_on(
+    "dask", "jax",
+    when=lambda p: p["algorithm"] != "lloyd" or p["init"] != "k-means++" or p["weighted"],
+)
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -88,7 +93,7 @@ def test_same_seed_same_result_as_numpy(backend, dtype, weighted, init, algorith
     assert km.n_iter_ == ref.n_iter_
 
 
-@pytest.mark.slow_on("dask", when=lambda p: p["algorithm"] == "auto")
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] == "auto" or p["weighted"])
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -111,6 +116,7 @@ def test_same_init_array_same_result_as_numpy(backend, dtype, weighted, algorith
     assert km.inertia_ == pytest.approx(ref.inertia_, rel=10 * RTOL[dtype])
 
 
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["dtype"] == "float32")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_predict_transform_score_same_as_numpy(backend, dtype):
     check_dtype(backend, dtype)
@@ -127,6 +133,7 @@ def test_predict_transform_score_same_as_numpy(backend, dtype):
     assert km.score(Yb) == pytest.approx(ref.score(Y), rel=10 * RTOL[dtype])
 
 
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["dtype"] == "float32")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_kmeans_plusplus_same_as_numpy(backend, dtype):
     check_dtype(backend, dtype)
@@ -144,6 +151,7 @@ def test_kmeans_plusplus_same_as_numpy(backend, dtype):
 
 
 # ------------------------------------------- namespace, dtype and device
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["dtype"] == "float64")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_outputs_keep_namespace_dtype_device(backend, dtype):
     check_dtype(backend, dtype)
@@ -195,6 +203,7 @@ EXPECTED_DEFAULT_FLOAT = {
 }
 
 
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["int_dtype"] != "int64")
 @pytest.mark.parametrize("int_dtype", ["int64", "int32", "uint8", "bool"])
 def test_integer_input_becomes_default_float(backend, int_dtype):
     xp = backend.xp
@@ -252,6 +261,9 @@ def test_device_without_float64(backend, init):
     xp_assert_equal(km.labels_, ref.labels_)
 
 
+# JAX compiles k-means||'s every candidate count: in the slow run
+@pytest.mark.slow_on("jax")
+@pytest.mark.slow_on("dask", when=lambda p: p["seed"] == 1)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_kmeans_parallel_finds_every_cluster(backend, seed):
     # k-means|| alone (one Lloyd step from its centers) must put one center in

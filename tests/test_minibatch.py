@@ -295,6 +295,7 @@ def test_partial_fit_errors():
         MiniBatchKMeans(2).predict(X)
 
 
+@pytest.mark.needs_backends("numpy", "torch")
 def test_mixed_backends_rejected():
     torch = pytest.importorskip("torch")
     X, _, _ = blobs(100)
@@ -305,6 +306,7 @@ def test_mixed_backends_rejected():
         MiniBatchKMeans(4).fit(torch.asarray(X), sample_weight=np.ones(100))
 
 
+@pytest.mark.needs_backends("numpy", "dask")
 def test_dask_is_rejected_with_a_clear_error():
     da = pytest.importorskip("dask.array")
     X, _, _ = blobs(100)

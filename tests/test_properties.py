@@ -11,6 +11,8 @@ For random data, k and weights:
 
 NumPy and array-api-strict get the full budget; the other backends a small
 one, on a few fixed shapes (JAX compiles every new shape, Dask builds graphs).
+The default run (``quick``) takes a tenth of it (not Dask: tests/test_fuzz.py
+checks the fit invariants there); the ``slow`` run (``long``) the full budget.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ from kmeans_xp._testing import to_numpy  # noqa: E402
 FULL_BUDGET = {"numpy": 500, "array_api_strict": 200}
 SMALL_BUDGET = 10
 LAZY_BUDGET = 4  # Dask: every fit builds and runs task graphs on the cluster
+QUICK = 10  # the default run takes 1/QUICK of the budget (at least 2 examples)
+LENGTHS = pytest.mark.parametrize(
+    "long", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["quick", "long"]
+)
 MAX_ITER = 300
 EPS = {"float32": float(np.finfo(np.float32).eps), "float64": float(np.finfo(np.float64).eps)}
 
@@ -39,11 +45,16 @@ def is_small(backend) -> bool:
     return backend.name not in FULL_BUDGET
 
 
-def check(backend, strategy, prop) -> None:
-    """Run ``prop(case)`` on examples of ``strategy`` with the backend's budget."""
+def check(backend, strategy, prop, long: bool = True, quick_on_lazy: bool = False) -> None:
+    """Run ``prop(case)`` on examples of ``strategy`` with the backend's budget
+    (``long``) or a tenth of it. Dask's passes cost ~40 ms each: its quick run
+    is skipped unless ``quick_on_lazy`` (the long run has its full budget)."""
+    if backend.lazy and not long and not quick_on_lazy:
+        pytest.skip("Dask: in the long (slow) run only")
+    budget = FULL_BUDGET.get(backend.name, LAZY_BUDGET if backend.lazy else SMALL_BUDGET)
 
     @settings(
-        max_examples=FULL_BUDGET.get(backend.name, LAZY_BUDGET if backend.lazy else SMALL_BUDGET),
+        max_examples=budget if long else max(2, budget // QUICK),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         print_blob=True,
@@ -137,7 +148,8 @@ def fit(backend, X, k, w, dtype, **params):
 
 
 # ------------------------------------------------------------- properties
-def test_fit_invariants(backend):
+@LENGTHS
+def test_fit_invariants(backend, long):
     """argmin labels, centers = weighted means, inertia = direct sum."""
 
     @st.composite
@@ -178,10 +190,11 @@ def test_fit_invariants(backend):
         assert km.score(Xb, sample_weight=wb) == pytest.approx(-direct, rel=1e3 * EPS[dtype],
                                                                abs=tol * wh.sum())
 
-    check(backend, cases(), prop)
+    check(backend, cases(), prop, long)
 
 
-def test_inertia_never_increases(backend):
+@LENGTHS
+def test_inertia_never_increases(backend, long):
     """Stopping after t = 1, 2, ... iterations: inertia is non-increasing in t."""
 
     @st.composite
@@ -208,10 +221,11 @@ def test_inertia_never_increases(backend):
         for before, after in zip(values, values[1:]):
             assert after <= before + allowance, values
 
-    check(backend, cases(), prop)
+    check(backend, cases(), prop, long)
 
 
-def test_permuting_rows_permutes_labels(backend):
+@LENGTHS
+def test_permuting_rows_permutes_labels(backend, long):
     """Rows (and weights) permuted: labels permuted, centers unchanged."""
     if not backend.has_float64:
         pytest.skip("needs float64 to make rounding differences negligible")
@@ -236,10 +250,11 @@ def test_permuting_rows_permutes_labels(backend):
         # (n_iter_ may differ by one: with tol=0 a run also stops when the
         # centers repeat exactly, and the row order changes their last bits)
 
-    check(backend, cases(), prop)
+    check(backend, cases(), prop, long)
 
 
-def test_integer_weights_equal_repeated_rows(backend):
+@LENGTHS
+def test_integer_weights_equal_repeated_rows(backend, long):
     """sample_weight w (integers) == each row repeated w times."""
     if not backend.has_float64:
         pytest.skip("needs float64 to make rounding differences negligible")
@@ -267,4 +282,4 @@ def test_integer_weights_equal_repeated_rows(backend):
                                    rtol=1e-9, atol=1e-12 * scale)
         assert b.inertia_ == pytest.approx(a.inertia_, rel=1e-9, abs=1e-12 * scale**2)
 
-    check(backend, cases(), prop)
+    check(backend, cases(), prop, long)

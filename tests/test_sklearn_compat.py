@@ -120,13 +120,16 @@ def test_expected_failures_still_fail():
 
 ARRAY_API_SCRIPT = textwrap.dedent(
     """
-    import importlib.util, warnings
+    import importlib.util, os, warnings
     warnings.simplefilter("ignore")
     from sklearn.utils.estimator_checks import check_array_api_input_and_values
     from kmeans_xp import KMeans, MiniBatchKMeans, SphericalKMeans
 
-    targets = [("numpy", None), ("array_api_strict", "CPU_DEVICE")]
-    if importlib.util.find_spec("torch") is not None:
+    selected = os.environ["KMEANS_XP_BACKENDS"].split(",")
+    targets = [("numpy", None)]
+    if "array_api_strict" in selected:
+        targets.append(("array_api_strict", "CPU_DEVICE"))
+    if "torch" in selected and importlib.util.find_spec("torch") is not None:
         targets.append(("torch", "cpu"))
     ran = []
     for est in (KMeans(n_clusters=3), MiniBatchKMeans(n_clusters=3, batch_size=10),
@@ -143,22 +146,26 @@ ARRAY_API_SCRIPT = textwrap.dedent(
 )
 
 
-def test_array_api_checks_in_subprocess():
-    """scikit-learn's array API check with values, on array-api-strict and torch.
+@pytest.mark.slow  # a fresh interpreter, 18 checks with values: ~15 s
+@pytest.mark.needs_backends("numpy", "array_api_strict")
+def test_array_api_checks_in_subprocess(request):
+    """scikit-learn's array API check with values, on array-api-strict and torch
+    (when selected by --backends).
 
     Same seed, same values as with NumPy inputs; results in the input's
     namespace, device and dtype. SCIPY_ARRAY_API must be set before SciPy is
     imported, hence the fresh interpreter.
     """
     pytest.importorskip("array_api_strict")
-    env = dict(os.environ, SCIPY_ARRAY_API="1")
+    selected = [s.strip() for s in request.config.getoption("--backends").split(",")]
+    env = dict(os.environ, SCIPY_ARRAY_API="1", KMEANS_XP_BACKENDS=",".join(selected))
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
         [sys.executable, "-c", ARRAY_API_SCRIPT],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    n_targets = 3 if "torch" in sys.modules or _has("torch") else 2
+    n_targets = 2 + ("torch" in selected and _has("torch"))
     assert f"RAN {3 * n_targets * 2}" in proc.stdout
 
 

@@ -188,6 +188,7 @@ def test_bad_input():
         SphericalKMeans(2).fit(np.where(X > 1e9, 0, np.nan))
 
 
+@pytest.mark.needs_backends("numpy", "dask")
 def test_dask_is_rejected_with_a_clear_error():
     da = pytest.importorskip("dask.array")
     X, _, _ = directions(60, 3, 2)
