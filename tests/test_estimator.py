@@ -220,7 +220,8 @@ def _assert_same_as_sklearn(km, sk, scale=1.0):
     assert km.inertia_ == pytest.approx(sk.inertia_, rel=1e-10)
 
 
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] != "lloyd")
+# Dask (~40 ms a pass) and JAX (a compile per shape): one combination by default
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] != "lloyd" or p["weighted"] or p["tol"] == 0.0)
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("tol", [1e-4, 0.0])
@@ -238,6 +239,7 @@ def test_same_init_same_result_as_sklearn(backend, weighted, tol, algorithm):
         _assert_same_as_sklearn(km, sk)
 
 
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] == "lloyd")
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_many_clusters_same_as_sklearn(backend, algorithm):
     # 12 clusters: "auto" runs Hamerly here (from 8 clusters, where it prunes
@@ -254,7 +256,7 @@ def test_many_clusters_same_as_sklearn(backend, algorithm):
     _assert_same_as_sklearn(km, sk)
 
 
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] == "auto")
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] != "lloyd" and p["max_iter"] != 2)
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("max_iter", [1, 2, 5])
 def test_truncated_runs_same_as_sklearn(backend, max_iter, algorithm):
@@ -271,6 +273,7 @@ def test_truncated_runs_same_as_sklearn(backend, max_iter, algorithm):
     _assert_same_as_sklearn(km, sk)
 
 
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] == "hamerly")
 @pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
 def test_far_from_origin_same_as_sklearn(backend, algorithm):
     # data far from the origin take the centered path; the result must not change
@@ -285,6 +288,7 @@ def test_far_from_origin_same_as_sklearn(backend, algorithm):
     assert km.inertia_ == pytest.approx(sk.inertia_, rel=1e-8)
 
 
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] == "lloyd")
 @pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
 def test_empty_cluster_relocated_as_sklearn(backend, algorithm):
     # the third initial center is far from every sample, so its cluster is
@@ -334,6 +338,7 @@ def test_seeded_runs_same_as_sklearn(init, weighted, algorithm):
 
 
 # ------------------------------------------------------ k-means++ seeding
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["weighted"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 def test_kmeans_plusplus_same_indices_as_sklearn(backend, weighted):
     need_float64(backend)
@@ -351,6 +356,7 @@ def test_kmeans_plusplus_same_indices_as_sklearn(backend, weighted):
         xp_assert_equal(centers, sk_centers, like=Xb, dtype=Xb.dtype)
 
 
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["weighted"] or p["keep"] == "")
 @pytest.mark.parametrize("keep", ["default", ""], ids=["gains-kept", "second-pass"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 def test_kmeans_plusplus_wide_data_same_indices_as_sklearn(backend, weighted, keep, monkeypatch):
@@ -391,6 +397,7 @@ def test_kmeans_plusplus_ignores_zero_weight_samples(backend):
         assert np.all(w[to_numpy(idx)] > 0)
 
 
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["seed"] >= 2)
 @pytest.mark.parametrize("seed", range(8))
 def test_kmeans_plusplus_quality_on_known_clusters(backend, seed):
     X, y = cube_blobs()
@@ -428,6 +435,7 @@ def _same_fit(a: KMeans, b: KMeans) -> None:
     assert a.inertia_ == b.inertia_ and a.n_iter_ == b.n_iter_
 
 
+@pytest.mark.slow_on("dask")
 def test_n_init_auto(backend):
     X = backend.asarray(overlapping_blobs())
     # k-means++: one initialisation
@@ -443,6 +451,7 @@ def test_n_init_auto(backend):
     ), "data should make n_init=1 and n_init=10 differ"
 
 
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["init"] == "random")
 @pytest.mark.parametrize("init", ["k-means++", "random"])
 def test_n_init_keeps_lowest_inertia_run(backend, init):
     X = backend.asarray(overlapping_blobs())

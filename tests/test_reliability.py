@@ -42,6 +42,7 @@ def fit_quiet(km: KMeans, X, **kw) -> KMeans:
 
 
 # ============================================================ degenerate data
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["k"] == 1)
 @pytest.mark.parametrize("init", ["k-means++", "random"])
 @pytest.mark.parametrize("k", [1, 3])
 def test_all_points_identical(backend, init, k):
@@ -190,6 +191,8 @@ def test_large_offset_float32_stays_accurate(backend):
     np.testing.assert_allclose(D, exact, atol=0.1)  # uncentered float32 errs by ~1e4
 
 
+# Dask (~40 ms a pass) and JAX (a compile per shape): three scales by default
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["scale"] not in (1e14, 1e17, 1e20))
 @pytest.mark.parametrize("scale", [1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20])
 def test_near_float32_overflow_error_or_correct(backend, scale):
     # squared norms overflow float32 near 1.8e19: either a clear error or the
@@ -362,6 +365,7 @@ def _versions(*arrays):
     return [getattr(a, "_version", None) for a in arrays]
 
 
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["dtype"] != "float32")
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
 def test_caller_arrays_never_modified(backend, dtype):
     if dtype == "float64":
@@ -450,6 +454,7 @@ def test_pickle_round_trip(backend):
     ],
     ids=["kmeans++", "kmeans++-n_init3", "random-n_init10"],
 )
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["weighted"] or p["params"] != {"init": "k-means++"})
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 def test_same_seed_bit_identical(backend, params, weighted):
     X = blobs(k=4, spread=3.0)
