@@ -65,7 +65,8 @@ ALGORITHMS = ["lloyd", "hamerly", "auto"]
 # Dask (~40 ms a pass) and JAX (a compile per new shape): unweighted
 # k-means++ with Lloyd in the default run, the other combinations in the slow one
 @pytest.mark.slow_on(
-    "dask", "jax",
+    "dask",
+    "jax",
     when=lambda p: p["algorithm"] != "lloyd" or p["init"] != "k-means++" or p["weighted"],
 )
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -86,8 +87,12 @@ def test_same_seed_same_result_as_numpy(backend, dtype, weighted, init, algorith
     )
     xp_assert_equal(km.labels_, ref.labels_, like=Xb)
     xp_assert_close(
-        km.cluster_centers_, ref.cluster_centers_, like=Xb, dtype=Xb.dtype,
-        rtol=RTOL[dtype], atol=RTOL[dtype],
+        km.cluster_centers_,
+        ref.cluster_centers_,
+        like=Xb,
+        dtype=Xb.dtype,
+        rtol=RTOL[dtype],
+        atol=RTOL[dtype],
     )
     assert km.inertia_ == pytest.approx(ref.inertia_, rel=10 * RTOL[dtype])
     assert km.n_iter_ == ref.n_iter_
@@ -109,8 +114,12 @@ def test_same_init_array_same_result_as_numpy(backend, dtype, weighted, algorith
     )
     xp_assert_equal(km.labels_, ref.labels_, like=Xb)
     xp_assert_close(
-        km.cluster_centers_, ref.cluster_centers_, like=Xb, dtype=Xb.dtype,
-        rtol=RTOL[dtype], atol=RTOL[dtype],
+        km.cluster_centers_,
+        ref.cluster_centers_,
+        like=Xb,
+        dtype=Xb.dtype,
+        rtol=RTOL[dtype],
+        atol=RTOL[dtype],
     )
     assert km.n_iter_ == ref.n_iter_
     assert km.inertia_ == pytest.approx(ref.inertia_, rel=10 * RTOL[dtype])
@@ -127,8 +136,12 @@ def test_predict_transform_score_same_as_numpy(backend, dtype):
     Yb = backend.asarray(Y)
     xp_assert_equal(km.predict(Yb), ref.predict(Y), like=Yb)
     xp_assert_close(
-        km.transform(Yb), ref.transform(Y), like=Yb, dtype=Yb.dtype,
-        rtol=RTOL[dtype], atol=10 * RTOL[dtype],
+        km.transform(Yb),
+        ref.transform(Y),
+        like=Yb,
+        dtype=Yb.dtype,
+        rtol=RTOL[dtype],
+        atol=10 * RTOL[dtype],
     )
     assert km.score(Yb) == pytest.approx(ref.score(Y), rel=10 * RTOL[dtype])
 
@@ -163,8 +176,11 @@ def test_outputs_keep_namespace_dtype_device(backend, dtype):
     assert_same_backend(km.cluster_centers_, Xb, dtype=xp_dtype(backend, dtype))
     assert_same_backend(km.labels_, Xb)
     assert xp.isdtype(km.labels_.dtype, "integral")
-    for labels in (km.predict(Xb), km.predict(Xb, sample_weight=wb),
-                   KMeans(4, random_state=0).fit_predict(Xb, sample_weight=wb)):
+    for labels in (
+        km.predict(Xb),
+        km.predict(Xb, sample_weight=wb),
+        KMeans(4, random_state=0).fit_predict(Xb, sample_weight=wb),
+    ):
         assert_same_backend(labels, Xb)
         assert xp.isdtype(labels.dtype, "integral")
         assert tuple(labels.shape) == (len(X),)
@@ -237,7 +253,9 @@ def test_integer_sample_weight(backend):
         X.astype("float32"), sample_weight=w.astype("float32")
     )
     xp_assert_equal(km.labels_, ref.labels_)
-    xp_assert_close(km.cluster_centers_, ref.cluster_centers_, like=Xb, dtype=Xb.dtype, rtol=2e-5, atol=2e-5)
+    xp_assert_close(
+        km.cluster_centers_, ref.cluster_centers_, like=Xb, dtype=Xb.dtype, rtol=2e-5, atol=2e-5
+    )
 
 
 @pytest.mark.backends("array_api_strict")
@@ -256,8 +274,9 @@ def test_device_without_float64(backend, init):
     assert km.transform(X).device == dev and km.predict(X).device == dev
     c, i = kmeans_plusplus(X, 4, random_state=0)
     assert c.device == dev and i.device == dev and c.dtype == xs.float32
-    ref = KMeans(4, init=init, random_state=0).fit(host.astype(np.float32),
-                                                   sample_weight=sample_weight(len(host)).astype(np.float32))
+    ref = KMeans(4, init=init, random_state=0).fit(
+        host.astype(np.float32), sample_weight=sample_weight(len(host)).astype(np.float32)
+    )
     xp_assert_equal(km.labels_, ref.labels_)
 
 
@@ -276,13 +295,16 @@ def test_kmeans_parallel_finds_every_cluster(backend, seed):
     w = rs.uniform(0.5, 2.0, size=1200).astype("float32")
     for weights in (None, w):
         km = KMeans(k, init="k-means||", max_iter=1, random_state=seed).fit(
-            backend.asarray(host), sample_weight=None if weights is None else backend.asarray(weights)
+            backend.asarray(host),
+            sample_weight=None if weights is None else backend.asarray(weights),
         )
         labels = to_numpy(km.labels_)
         # a one-to-one map between found and true clusters
-        pairs = set(zip(labels.tolist(), truth.tolist()))
+        pairs = set(zip(labels.tolist(), truth.tolist(), strict=True))
         assert len(pairs) == k, f"{k} blobs, {len(set(labels))} found, {len(pairs)} pairs"
-        ref = KMeans(k, init="k-means||", max_iter=1, random_state=seed).fit(host, sample_weight=weights)
+        ref = KMeans(k, init="k-means||", max_iter=1, random_state=seed).fit(
+            host, sample_weight=weights
+        )
         xp_assert_equal(km.labels_, ref.labels_)
 
 
@@ -324,7 +346,11 @@ def test_hamerly_equals_lloyd_bit_for_bit(backend, dtype, chunk_bytes):
     for init, weights in ((backend.asarray(X[:k]), None), ("k-means++", wb)):
         runs = {
             algorithm: KMeans(
-                k, init=init, tol=0.0, random_state=0, chunk_bytes=chunk_bytes,
+                k,
+                init=init,
+                tol=0.0,
+                random_state=0,
+                chunk_bytes=chunk_bytes,
                 algorithm=algorithm,
             ).fit(Xb, sample_weight=weights)
             for algorithm in ALGORITHMS

@@ -19,9 +19,23 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 
 EXPECTED_COLUMNS = [
-    "workload", "implementation", "ms/iter", "× sk Lloyd", "conv s", "conv iters",
-    "conv × sk Lloyd", "conv inertia", "fit s", "fit iters", "fit × sk", "fit inertia",
-    "inertia × sk", "peak MiB (tracemalloc)", "peak × X", "RSS Δ MiB", "notes",
+    "workload",
+    "implementation",
+    "ms/iter",
+    "× sk Lloyd",
+    "conv s",
+    "conv iters",
+    "conv × sk Lloyd",
+    "conv inertia",
+    "fit s",
+    "fit iters",
+    "fit × sk",
+    "fit inertia",
+    "inertia × sk",
+    "peak MiB (tracemalloc)",
+    "peak × X",
+    "RSS Δ MiB",
+    "notes",
 ]
 
 
@@ -38,7 +52,11 @@ def _run(args: list[str], tmp_path: Path, timeout: int = 300) -> subprocess.Comp
     env.setdefault("MPLBACKEND", "Agg")
     return subprocess.run(
         [sys.executable, *args, "--out", str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -75,8 +93,11 @@ def test_bench_cpu_quick(tmp_path: Path) -> None:
             assert r[col["× sk Lloyd"]] == "1.00"
     # kmeans_xp and scikit-learn from the same initial centers converge to the same inertia
     for wl in {r[0] for r in body}:
-        conv = {r[1]: float(r[col["conv inertia"]]) for r in body
-                if r[0] == wl and r[1].startswith(("kmeans_xp lloyd", "sklearn lloyd"))}
+        conv = {
+            r[1]: float(r[col["conv inertia"]])
+            for r in body
+            if r[0] == wl and r[1].startswith(("kmeans_xp lloyd", "sklearn lloyd"))
+        }
         assert len(conv) == 2 and max(conv.values()) <= 1.001 * min(conv.values()), conv
 
     targets = _table(proc.stdout, "workload | target")

@@ -221,7 +221,9 @@ def _assert_same_as_sklearn(km, sk, scale=1.0):
 
 
 # Dask (~40 ms a pass) and JAX (a compile per shape): one combination by default
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] != "lloyd" or p["weighted"] or p["tol"] == 0.0)
+@pytest.mark.slow_on(
+    "dask", "jax", when=lambda p: p["algorithm"] != "lloyd" or p["weighted"] or p["tol"] == 0.0
+)
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("tol", [1e-4, 0.0])
@@ -346,8 +348,17 @@ def test_kmeans_plusplus_same_indices_as_sklearn(backend, weighted):
     w = weights(len(X)) if weighted else None
     Xb = backend.asarray(X)
     wb = None if w is None else backend.asarray(w)
-    for k, seed, trials in [(1, 0, None), (2, 1, None), (5, 2, None), (12, 3, None), (5, 4, 1), (7, 5, 6)]:
-        centers, idx = kmeans_plusplus(Xb, k, sample_weight=wb, random_state=seed, n_local_trials=trials)
+    for k, seed, trials in [
+        (1, 0, None),
+        (2, 1, None),
+        (5, 2, None),
+        (12, 3, None),
+        (5, 4, 1),
+        (7, 5, 6),
+    ]:
+        centers, idx = kmeans_plusplus(
+            Xb, k, sample_weight=wb, random_state=seed, n_local_trials=trials
+        )
         sk_centers, sk_idx = sk_kmeans_plusplus(
             X, k, sample_weight=w, random_state=seed, n_local_trials=trials
         )
@@ -481,7 +492,9 @@ def test_n_init_with_array_init_runs_once(backend):
 
 def test_fewer_distinct_points_warns():
     X = np.array([[0.0, 0.0]] * 5 + [[1.0, 1.0]] * 5)
-    with pytest.warns(kmeans_xp.ConvergenceWarning, match=r"distinct clusters \(2\).*n_clusters \(3\)"):
+    with pytest.warns(
+        kmeans_xp.ConvergenceWarning, match=r"distinct clusters \(2\).*n_clusters \(3\)"
+    ):
         km = KMeans(3, random_state=0).fit(X)
     assert np.all(np.isfinite(km.cluster_centers_))
     assert km.inertia_ == 0.0

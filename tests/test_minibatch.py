@@ -81,7 +81,9 @@ def test_same_seed_same_result_on_every_backend(backend):
     np.testing.assert_array_equal(to_numpy(got.cluster_centers_), to_numpy(again.cluster_centers_))
     # and the same as NumPy's up to float rounding: same draws, same steps
     assert got.n_steps_ == ref.n_steps_
-    np.testing.assert_allclose(to_numpy(got.cluster_centers_), ref.cluster_centers_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        to_numpy(got.cluster_centers_), ref.cluster_centers_, rtol=1e-9, atol=1e-9
+    )
     np.testing.assert_array_equal(to_numpy(got.labels_), ref.labels_)
     assert got.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
 
@@ -109,15 +111,18 @@ def test_far_from_origin_float32():
 def test_stopping_rules():
     X, _, _ = blobs(1000)
     n_max = (20 * 1000) // 100
-    full = MiniBatchKMeans(4, batch_size=100, max_iter=20, max_no_improvement=None,
-                           random_state=0).fit(X)
+    full = MiniBatchKMeans(
+        4, batch_size=100, max_iter=20, max_no_improvement=None, random_state=0
+    ).fit(X)
     assert full.n_steps_ == n_max
     assert full.n_iter_ == 20
-    patient = MiniBatchKMeans(4, batch_size=100, max_iter=20, max_no_improvement=3,
-                              random_state=0).fit(X)
+    patient = MiniBatchKMeans(
+        4, batch_size=100, max_iter=20, max_no_improvement=3, random_state=0
+    ).fit(X)
     assert patient.n_steps_ < n_max
-    shift = MiniBatchKMeans(4, batch_size=100, max_iter=20, max_no_improvement=None,
-                            tol=1e-3, random_state=0).fit(X)
+    shift = MiniBatchKMeans(
+        4, batch_size=100, max_iter=20, max_no_improvement=None, tol=1e-3, random_state=0
+    ).fit(X)
     assert shift.n_steps_ < n_max
 
 
@@ -140,8 +145,9 @@ def test_low_count_centers_are_reassigned():
     moved = MiniBatchKMeans(3, init=init, batch_size=100, random_state=0).fit(X)
     assert np.abs(moved.cluster_centers_).max() < 100
     assert match_centers(moved.cluster_centers_, true).max() < 0.3
-    stuck = MiniBatchKMeans(3, init=init, batch_size=100, random_state=0,
-                            reassignment_ratio=0.0).fit(X)
+    stuck = MiniBatchKMeans(
+        3, init=init, batch_size=100, random_state=0, reassignment_ratio=0.0
+    ).fit(X)
     np.testing.assert_array_equal(stuck.cluster_centers_[2], [1e3, 1e3])
 
 
@@ -173,7 +179,9 @@ def test_partial_fit_step_is_the_running_mean():
     lab2 = np.argmin(((b2[:, None] - c1[None]) ** 2).sum(-1), axis=1)
     c2 = np.array([np.vstack([b1[lab1 == j], b2[lab2 == j]]).mean(0) for j in range(2)])
     np.testing.assert_allclose(mbk.cluster_centers_, c2, rtol=1e-12)
-    np.testing.assert_array_equal(mbk.labels_, np.argmin(((b2[:, None] - c2[None]) ** 2).sum(-1), 1))
+    np.testing.assert_array_equal(
+        mbk.labels_, np.argmin(((b2[:, None] - c2[None]) ** 2).sum(-1), 1)
+    )
     assert mbk.n_steps_ == 2
 
 
@@ -188,7 +196,9 @@ def test_partial_fit_stream_matches_numpy(backend):
         got.partial_fit(backend.asarray(blk))
     assert got.n_steps_ == ref.n_steps_ == 10
     assert_same_backend(got.cluster_centers_, backend.asarray(blocks[0]))
-    np.testing.assert_allclose(to_numpy(got.cluster_centers_), ref.cluster_centers_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        to_numpy(got.cluster_centers_), ref.cluster_centers_, rtol=1e-9, atol=1e-9
+    )
     assert match_centers(ref.cluster_centers_, true).max() < 0.3
     np.testing.assert_array_equal(to_numpy(got.labels_), ref.labels_)
 
@@ -243,9 +253,23 @@ def test_example_script_streams_a_file(tmp_path):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "stream_minibatch.py"), str(path),
-         "--k", "3", "--block", "2000", "--demo-rows", "10000", "--demo-features", "4"],
-        capture_output=True, text=True, env=env, timeout=120,
+        [
+            sys.executable,
+            str(ROOT / "examples" / "stream_minibatch.py"),
+            str(path),
+            "--k",
+            "3",
+            "--block",
+            "2000",
+            "--demo-rows",
+            "10000",
+            "--demo-features",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert path.exists()
@@ -282,7 +306,9 @@ def test_bad_parameters(params, exc, pattern):
 
 def test_partial_fit_errors():
     X, _, _ = blobs(100)
-    with pytest.raises(ValueError, match="n_clusters=8 is larger than the number of samples in the first batch"):
+    with pytest.raises(
+        ValueError, match="n_clusters=8 is larger than the number of samples in the first batch"
+    ):
         MiniBatchKMeans(8).partial_fit(X[:5])
     mbk = MiniBatchKMeans(4, random_state=0).partial_fit(X)
     # later batches may be smaller than n_clusters
@@ -312,5 +338,8 @@ def test_dask_is_rejected_with_a_clear_error():
     X, _, _ = blobs(100)
     Xd = da.from_array(X, chunks=(50, 3))
     for call in (MiniBatchKMeans(4).fit, MiniBatchKMeans(4).partial_fit):
-        with pytest.raises(TypeError, match=r"MiniBatchKMeans does not support dask arrays.*partial_fit\(block.compute\(\)\)"):
+        with pytest.raises(
+            TypeError,
+            match=r"MiniBatchKMeans does not support dask arrays.*partial_fit\(block.compute\(\)\)",
+        ):
             call(Xd)

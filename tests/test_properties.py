@@ -17,6 +17,7 @@ checks the fit invariants there); the ``slow`` run (``long``) the full budget.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -132,7 +133,9 @@ def slack(X, C, dtype):
     d = X.shape[1]
     centered = X - X.mean(0)
     r2 = max(float((X * X).sum(1).max()), float((C * C).sum(1).max()))
-    r2 = min(r2, float((centered * centered).sum(1).max()) + float(((C - X.mean(0)) ** 2).sum(1).max()))
+    r2 = min(
+        r2, float((centered * centered).sum(1).max()) + float(((C - X.mean(0)) ** 2).sum(1).max())
+    )
     delta = EPS[dtype] * float(np.abs(C).max()) * np.sqrt(d)
     far = float(np.sqrt(sq_dists(X, C).max()))
     return 64.0 * d * EPS[dtype] * (r2 + 1e-300) + 2.0 * far * delta + delta * delta
@@ -162,8 +165,18 @@ def test_fit_invariants(backend, long):
 
     def prop(case):
         X, k, w, dtype, init, seed = case
-        km, Xb, wb = fit(backend, X, k, w, dtype, init=init, n_init=1, random_state=seed,
-                         tol=0.0, max_iter=MAX_ITER)
+        km, Xb, wb = fit(
+            backend,
+            X,
+            k,
+            w,
+            dtype,
+            init=init,
+            n_init=1,
+            random_state=seed,
+            tol=0.0,
+            max_iter=MAX_ITER,
+        )
         assume(km.n_iter_ < MAX_ITER)  # converged: labels and centers agree
         Xh = X.astype(dtype).astype(np.float64)
         wh = np.ones(len(X)) if w is None else w.astype(dtype).astype(np.float64)
@@ -184,11 +197,14 @@ def test_fit_invariants(backend, long):
                 mean = (wh[m, None] * Xh[m]).sum(0) / wh[m].sum()
                 spread = np.abs(Xh).max() + 1.0
                 # a sum of at most n terms: n roundings of the largest value
-                np.testing.assert_allclose(C[j], mean, rtol=0, atol=2 * len(X) * EPS[dtype] * spread)
+                np.testing.assert_allclose(
+                    C[j], mean, rtol=0, atol=2 * len(X) * EPS[dtype] * spread
+                )
         direct = float((wh * own).sum())
         assert km.inertia_ == pytest.approx(direct, rel=1e3 * EPS[dtype], abs=tol * wh.sum())
-        assert km.score(Xb, sample_weight=wb) == pytest.approx(-direct, rel=1e3 * EPS[dtype],
-                                                               abs=tol * wh.sum())
+        assert km.score(Xb, sample_weight=wb) == pytest.approx(
+            -direct, rel=1e3 * EPS[dtype], abs=tol * wh.sum()
+        )
 
     check(backend, cases(), prop, long)
 
@@ -212,13 +228,21 @@ def test_inertia_never_increases(backend, long):
         X, k, w, dtype, init = case
         values = []
         for t in range(1, 7):
-            km, _, _ = fit(backend, X, k, w, dtype, init=backend.asarray(init.astype(dtype)),
-                           tol=0.0, max_iter=t)
+            km, _, _ = fit(
+                backend,
+                X,
+                k,
+                w,
+                dtype,
+                init=backend.asarray(init.astype(dtype)),
+                tol=0.0,
+                max_iter=t,
+            )
             values.append(km.inertia_)
         Xh = X.astype(dtype).astype(np.float64)
         allowance = slack(Xh, init, dtype) * (len(X) if w is None else float(w.sum()))
         allowance += 1e3 * EPS[dtype] * values[0]
-        for before, after in zip(values, values[1:]):
+        for before, after in itertools.pairwise(values):
             assert after <= before + allowance, values
 
     check(backend, cases(), prop, long)
@@ -240,12 +264,23 @@ def test_permuting_rows_permutes_labels(backend, long):
     def prop(case):
         X, k, w, init, perm = case
         a, _, _ = fit(backend, X, k, w, "float64", init=backend.asarray(init), tol=0.0)
-        b, _, _ = fit(backend, X[perm], k, None if w is None else w[perm], "float64",
-                      init=backend.asarray(init), tol=0.0)
+        b, _, _ = fit(
+            backend,
+            X[perm],
+            k,
+            None if w is None else w[perm],
+            "float64",
+            init=backend.asarray(init),
+            tol=0.0,
+        )
         np.testing.assert_array_equal(to_numpy(b.labels_), to_numpy(a.labels_)[perm])
         scale = np.abs(X).max() + 1.0
-        np.testing.assert_allclose(to_numpy(b.cluster_centers_), to_numpy(a.cluster_centers_),
-                                   rtol=1e-9, atol=1e-12 * scale)
+        np.testing.assert_allclose(
+            to_numpy(b.cluster_centers_),
+            to_numpy(a.cluster_centers_),
+            rtol=1e-9,
+            atol=1e-12 * scale,
+        )
         assert b.inertia_ == pytest.approx(a.inertia_, rel=1e-9, abs=1e-12 * scale**2)
         # (n_iter_ may differ by one: with tol=0 a run also stops when the
         # centers repeat exactly, and the row order changes their last bits)
@@ -272,14 +307,26 @@ def test_integer_weights_equal_repeated_rows(backend, long):
 
     def prop(case):
         X, k, w, init = case
-        a, _, _ = fit(backend, X, k, w.astype(np.float64), "float64", init=backend.asarray(init),
-                      tol=0.0)
-        b, _, _ = fit(backend, np.repeat(X, w, axis=0), k, None, "float64",
-                      init=backend.asarray(init), tol=0.0)
+        a, _, _ = fit(
+            backend, X, k, w.astype(np.float64), "float64", init=backend.asarray(init), tol=0.0
+        )
+        b, _, _ = fit(
+            backend,
+            np.repeat(X, w, axis=0),
+            k,
+            None,
+            "float64",
+            init=backend.asarray(init),
+            tol=0.0,
+        )
         np.testing.assert_array_equal(to_numpy(b.labels_), np.repeat(to_numpy(a.labels_), w))
         scale = np.abs(X).max() + 1.0
-        np.testing.assert_allclose(to_numpy(b.cluster_centers_), to_numpy(a.cluster_centers_),
-                                   rtol=1e-9, atol=1e-12 * scale)
+        np.testing.assert_allclose(
+            to_numpy(b.cluster_centers_),
+            to_numpy(a.cluster_centers_),
+            rtol=1e-9,
+            atol=1e-12 * scale,
+        )
         assert b.inertia_ == pytest.approx(a.inertia_, rel=1e-9, abs=1e-12 * scale**2)
 
     check(backend, cases(), prop, long)

@@ -83,7 +83,9 @@ def test_one_sample(backend):
     xp_assert_equal(km.labels_, np.array([0]))
     assert km.inertia_ == 0.0
     xp_assert_equal(km.predict(backend.asarray(np.zeros((4, 3)))), np.zeros(4, dtype=np.int64))
-    with pytest.raises(ValueError, match=r"n_clusters=2 is larger than the number of samples n_samples=1"):
+    with pytest.raises(
+        ValueError, match=r"n_clusters=2 is larger than the number of samples n_samples=1"
+    ):
         KMeans(2).fit(Xb)
 
 
@@ -124,11 +126,15 @@ def test_constant_features(backend):
     centers = to_numpy(km.cluster_centers_)
     np.testing.assert_allclose(centers[:, 0], 7.25, rtol=1e-14)
     np.testing.assert_allclose(centers[:, 2], -1e3, rtol=1e-14)
-    np.testing.assert_allclose(centers[:, 1:2], to_numpy(km_base.cluster_centers_), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        centers[:, 1:2], to_numpy(km_base.cluster_centers_), rtol=1e-10, atol=1e-10
+    )
     assert km.inertia_ == pytest.approx(km_base.inertia_, rel=1e-9)
     # a constant-feature-only data set: one distinct point
     with pytest.warns(ConvergenceWarning):
-        km_c = KMeans(3, random_state=0).fit(backend.asarray(np.column_stack([X[:, [0, 2]], X[:, :1]])))
+        km_c = KMeans(3, random_state=0).fit(
+            backend.asarray(np.column_stack([X[:, [0, 2]], X[:, :1]]))
+        )
     assert km_c.inertia_ == 0.0 and finite(km_c.cluster_centers_)
 
 
@@ -139,13 +145,17 @@ def test_duplicated_rows(backend):
     Xb, X2 = backend.asarray(X), backend.asarray(np.vstack([X, X]))
     once = KMeans(3, init=backend.asarray(init)).fit(Xb)
     twice = KMeans(3, init=backend.asarray(init)).fit(X2)
-    weighted = KMeans(3, init=backend.asarray(init)).fit(Xb, sample_weight=backend.asarray(np.full(150, 2.0)))
+    weighted = KMeans(3, init=backend.asarray(init)).fit(
+        Xb, sample_weight=backend.asarray(np.full(150, 2.0))
+    )
     labels = to_numpy(once.labels_)
     xp_assert_equal(twice.labels_, np.concatenate([labels, labels]))
     xp_assert_close(twice.cluster_centers_, to_numpy(once.cluster_centers_), rtol=1e-12, atol=1e-12)
     assert twice.inertia_ == pytest.approx(2 * once.inertia_, rel=1e-12)
     xp_assert_equal(weighted.labels_, labels)
-    xp_assert_close(weighted.cluster_centers_, to_numpy(once.cluster_centers_), rtol=1e-12, atol=1e-12)
+    xp_assert_close(
+        weighted.cluster_centers_, to_numpy(once.cluster_centers_), rtol=1e-12, atol=1e-12
+    )
     assert weighted.inertia_ == pytest.approx(twice.inertia_, rel=1e-12)
 
 
@@ -182,7 +192,7 @@ def test_large_offset_float32_stays_accurate(backend):
     assert km.inertia_ == pytest.approx(ref.inertia_, rel=1e-3)
     # the same with k-means++ seeding and through predict / transform
     km2 = KMeans(4, random_state=0).fit(backend.asarray(X32))
-    assert len(set(zip(to_numpy(km2.labels_).tolist(), y.tolist()))) == 4
+    assert len(set(zip(to_numpy(km2.labels_).tolist(), y.tolist(), strict=True))) == 4
     xp_assert_equal(km2.predict(backend.asarray(X32)), to_numpy(km2.labels_))
     D = to_numpy(km2.transform(backend.asarray(X32)))
     np.testing.assert_array_equal(np.argmin(D, axis=1), to_numpy(km2.labels_))
@@ -276,7 +286,7 @@ def test_empty_cluster_relocated_to_zero_weight_sample():
         warnings.simplefilter("ignore", ConvergenceWarning)
         km = KMeans(3, init=init).fit(X, sample_weight=w)
     for j, c in enumerate(km.cluster_centers_):
-        on_a_sample = np.any(np.all(X == c, axis=1))
+        on_a_sample = np.any(np.all(c == X, axis=1))
         members = (km.labels_ == j) & (w > 0)
         is_mean = members.any() and np.allclose(c, X[members].mean(axis=0))
         assert on_a_sample or is_mean, f"center {j} = {c} is neither a sample nor a mean"
@@ -372,8 +382,12 @@ def test_caller_arrays_never_modified(backend, dtype):
         need_float64(backend)
     # far from the origin, so fit centers the data (on a copy only)
     host = (blobs() + 5e3).astype(dtype)
-    w_host = np.random.RandomState(2).uniform(0.5, 2.0, 300).astype(
-        "float32" if dtype == "float32" else "float64" if backend.has_float64 else "float32"
+    w_host = (
+        np.random.RandomState(2)
+        .uniform(0.5, 2.0, 300)
+        .astype(
+            "float32" if dtype == "float32" else "float64" if backend.has_float64 else "float32"
+        )
     )
     if backend.name == "numpy":
         host.flags.writeable = False  # any in-place write raises
@@ -397,7 +411,7 @@ def test_caller_arrays_never_modified(backend, dtype):
         model.score(X, sample_weight=w)
     kmeans_plusplus(X, 3, sample_weight=w, random_state=0)
 
-    for a, b in zip(before, _snapshot(X, w, init)):
+    for a, b in zip(before, _snapshot(X, w, init), strict=True):
         np.testing.assert_array_equal(a, b)
     assert _versions(X, w, init) == versions
     # the results are new arrays: changing them leaves the caller's init alone
@@ -441,7 +455,9 @@ def test_pickle_round_trip(backend):
         host = np.from_dlpack(km.cluster_centers_)
         assert isinstance(host, np.ndarray)
         np.testing.assert_array_equal(host, to_numpy(km.cluster_centers_))
-    np.testing.assert_array_equal(np.asarray(to_numpy(km.cluster_centers_)), to_numpy(again.cluster_centers_))
+    np.testing.assert_array_equal(
+        np.asarray(to_numpy(km.cluster_centers_)), to_numpy(again.cluster_centers_)
+    )
 
 
 # ================================================================= determinism
@@ -454,7 +470,9 @@ def test_pickle_round_trip(backend):
     ],
     ids=["kmeans++", "kmeans++-n_init3", "random-n_init10"],
 )
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["weighted"] or p["params"] != {"init": "k-means++"})
+@pytest.mark.slow_on(
+    "dask", "jax", when=lambda p: p["weighted"] or p["params"] != {"init": "k-means++"}
+)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 def test_same_seed_bit_identical(backend, params, weighted):
     X = blobs(k=4, spread=3.0)

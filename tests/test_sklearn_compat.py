@@ -68,9 +68,7 @@ EXPECTED_FAILED = {
     # Issue 2 specifies a TypeError for inputs from different array libraries
     # (X from one, sample_weight from another); scikit-learn's check expects
     # them to be converted to X's namespace. Only runs with SCIPY_ARRAY_API=1.
-    "check_array_api_mixed_inputs": (
-        "mixed namespaces raise a TypeError by design (issue 2)"
-    ),
+    "check_array_api_mixed_inputs": ("mixed namespaces raise a TypeError by design (issue 2)"),
     # predict/transform with arrays of another library than fit raise our
     # TypeError naming both libraries (issue 2), not scikit-learn's ValueError
     # "must use the same namespace". Only runs with SCIPY_ARRAY_API=1.
@@ -162,7 +160,11 @@ def test_array_api_checks_in_subprocess(request):
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
         [sys.executable, "-c", ARRAY_API_SCRIPT],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     n_targets = 2 + ("torch" in selected and _has("torch"))
@@ -199,7 +201,9 @@ def test_sample_weight_equivalence_fixed_init(Est):
     init = X[:3].copy()
     X_rep = np.repeat(X, w, axis=0)
     if Est is MiniBatchKMeans:
-        a = Est(3, init=init, random_state=0, reassignment_ratio=0.0).partial_fit(X, sample_weight=w)
+        a = Est(3, init=init, random_state=0, reassignment_ratio=0.0).partial_fit(
+            X, sample_weight=w
+        )
         b = Est(3, init=init, random_state=0, reassignment_ratio=0.0).partial_fit(X_rep)
     else:
         a = Est(3, init=init, random_state=0).fit(X, sample_weight=w)
@@ -307,8 +311,14 @@ def test_set_params_nested_in_pipeline():
     "est, text",
     [
         (KMeans(), "KMeans()"),
-        (KMeans(n_clusters=3, init="random", tol=1e-3), "KMeans(init='random', n_clusters=3, tol=0.001)"),
-        (MiniBatchKMeans(batch_size=256, random_state=0), "MiniBatchKMeans(batch_size=256, random_state=0)"),
+        (
+            KMeans(n_clusters=3, init="random", tol=1e-3),
+            "KMeans(init='random', n_clusters=3, tol=0.001)",
+        ),
+        (
+            MiniBatchKMeans(batch_size=256, random_state=0),
+            "MiniBatchKMeans(batch_size=256, random_state=0)",
+        ),
         (SphericalKMeans(n_clusters=5), "SphericalKMeans(n_clusters=5)"),
     ],
 )
@@ -389,7 +399,11 @@ def test_core_imports_and_works_without_sklearn():
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
         [sys.executable, "-c", NO_SKLEARN_SCRIPT],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "OK without sklearn" in proc.stdout

@@ -32,7 +32,7 @@ def reference(X, w, init, max_iter=300):
     C = unit(init)
     prev = None
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - returned after the loop
         lab = np.argmax(Xn @ C.T, axis=1)
         if prev is not None and np.array_equal(lab, prev):
             break
@@ -97,7 +97,9 @@ def test_same_seed_same_result_on_every_backend(backend):
     got = SphericalKMeans(5, random_state=3, init="random").fit(backend.asarray(X))
     assert got.n_iter_ == ref.n_iter_
     np.testing.assert_array_equal(to_numpy(got.labels_), ref.labels_)
-    np.testing.assert_allclose(to_numpy(got.cluster_centers_), ref.cluster_centers_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        to_numpy(got.cluster_centers_), ref.cluster_centers_, rtol=1e-9, atol=1e-12
+    )
     assert got.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
 
 
@@ -110,11 +112,11 @@ def test_finds_directions_where_euclidean_kmeans_does_not():
     # clusters are the true ones up to a permutation
     from collections import Counter
 
-    pairs = Counter(zip(skm.labels_.tolist(), labels.tolist()))
+    pairs = Counter(zip(skm.labels_.tolist(), labels.tolist(), strict=True))
     assert sum(sorted(pairs.values())[-3:]) == len(labels)
     # Euclidean k-means splits by length instead (lengths span 3 decades)
     km = KMeans(3, random_state=0).fit(X)
-    km_pairs = Counter(zip(km.labels_.tolist(), labels.tolist()))
+    km_pairs = Counter(zip(km.labels_.tolist(), labels.tolist(), strict=True))
     assert sum(sorted(km_pairs.values())[-3:]) < 0.9 * len(labels)
 
 
@@ -152,8 +154,10 @@ def test_fewer_directions_than_clusters_warns():
 
 def test_n_init_keeps_the_best_run():
     X, _, _ = directions(400, 6, 6, seed=11, noise=0.5)
-    runs = [SphericalKMeans(6, init="random", n_init=1, random_state=s).fit(X).inertia_
-            for s in range(3)]
+    runs = [
+        SphericalKMeans(6, init="random", n_init=1, random_state=s).fit(X).inertia_
+        for s in range(3)
+    ]
     rs = np.random.RandomState(0)
     best = SphericalKMeans(6, init="random", n_init=5, random_state=rs).fit(X)
     assert best.inertia_ <= max(runs)
