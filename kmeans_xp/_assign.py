@@ -147,6 +147,7 @@ class Data:
     chunk_cols: int = 0  # the per-row score columns ``chunk`` was sized for
     geometry: Geometry = Geometry.EUCLIDEAN
     weight_scale: float = 1.0  # the weights are the caller's divided by this
+    xmax: float | None = None  # largest norm of a prepared sample, once known
 
     def __post_init__(self) -> None:
         if self.sxp is None:
@@ -283,12 +284,30 @@ class Scoring(NamedTuple):
     centers_t: Array
     half_csq: Array
     cmax: float
-    coef: float
+    coef: float  # bound of a squared distance's rounding (Hamerly's slack)
+    tie: float  # bound of the rounding of a difference of two scores
 
 
 def score_coef(sxp: Namespace, dtype: DType, d: int) -> float:
     """Relative rounding bound of a squared-distance score in ``dtype``."""
     return 4.0 * (d + 2) * float(sxp.finfo(dtype).eps)
+
+
+def _max_norm_block(b: Block) -> BlockOut:
+    xp = b.xp
+    return BlockOut((), (xp.max(xp.sum(b.X * b.X, axis=1)),))
+
+
+def _larger(xp: Namespace, a: tuple[Array], b: tuple[Array]) -> tuple[Array]:
+    return (xp.maximum(a[0], b[0]),)
+
+
+def max_row_norm(data: Data) -> float:
+    """The largest norm of a prepared sample (one pass, kept on ``data``)."""
+    if data.xmax is None:
+        _, (sq,) = data.map(_max_norm_block, combine=_larger)
+        data.xmax = float(sq) ** 0.5
+    return data.xmax
 
 
 def scoring(data: Data, centers: Array) -> Scoring:
@@ -298,19 +317,24 @@ def scoring(data: Data, centers: Array) -> Scoring:
         half = sxp.full(csq.shape, 0.5, dtype=csq.dtype, device=_backend.device_of(csq))
     else:
         half = 0.5 * csq
+    cmax = float(sxp.sqrt(sxp.max(csq)))
+    # a score is ``h - x.c``: the computed ``x.c`` is off by at most about
+    # d * eps/2 * |x| |c|, the subtraction by eps/2 * (|h| + |x.c|)
+    tie = (data.d + 2) * float(sxp.finfo(data.dtype).eps) * cmax * (max_row_norm(data) + cmax)
     return Scoring(
         centers,
         sxp.permute_dims(centers, (1, 0)),
         half,
-        float(sxp.sqrt(sxp.max(csq))),
+        cmax,
         score_coef(sxp, data.dtype, data.d),
+        tie,
     )
 
 
 def block_assign(xp: Namespace, Xb: Array, sc: Scoring) -> Array:
     """Nearest center of each row (near ties settled exactly)."""
     return _backend.nearest_center(
-        xp, Xb, sc.centers, sc.centers_t, sc.half_csq, coef=sc.coef, cmax=sc.cmax
+        xp, Xb, sc.centers, sc.centers_t, sc.half_csq, tie=sc.tie
     )
 
 

@@ -106,7 +106,7 @@ def _score_rows(
         parts.append(
             _backend.nearest_two(
                 xp, b.prepare(raw), sc.centers, sc.centers_t, sc.half_csq,
-                coef=sc.coef, cmax=sc.cmax,
+                tie=sc.tie,
             )
         )
     a, best, second = (

@@ -3,8 +3,11 @@ row blocks (Dask, one task a block), and the chunk sizes."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
+from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -224,11 +227,33 @@ def _map_rows_local(
         # depend on the scheduling.
         with blas_one_thread:
             if threads > 1 and len(starts) > 1:
-                results = list(_pool(threads).map(run, starts))
+                # at most 2 chunks a thread in flight: their temporaries and
+                # statistics are freed as they are combined
+                results = _in_order(_pool(threads), run, starts, 2 * threads)
             else:
-                results = [run(s) for s in starts]
-    else:
-        results = [run(s) for s in starts]
+                results = map(run, starts)
+            return _gather(xp, results, combine, init, join)
+    return _gather(xp, map(run, starts), combine, init, join)
+
+
+def _in_order(pool: ThreadPoolExecutor, fn: Any, items: Any, window: int) -> Iterator[Any]:
+    """``fn`` over ``items`` on ``pool``, results in order, at most ``window``
+    submitted ahead of the one being consumed."""
+    pending: deque[Any] = deque()
+    it = iter(items)
+    for item in itertools.islice(it, window):
+        pending.append(pool.submit(fn, item))
+    while pending:
+        result = pending.popleft().result()
+        nxt = next(it, None)
+        if nxt is not None:
+            pending.append(pool.submit(fn, nxt))
+        yield result
+
+
+def _gather(
+    xp: Any, results: Any, combine: Any, init: Any, join: bool
+) -> tuple[Any, Any]:
     outs: list[tuple[Any, ...]] = []
     acc = init
     for out, stats in results:

@@ -62,81 +62,112 @@ def _scores(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
 _EXACT_BUDGET = 8 * 2**20
 
 
-def _exact_labels(xp: Any, Xs: Any, centers: Any, half_csq: Any) -> Any:
-    """Argmin of ``half_csq - x.c`` for a few rows, the products taken as
-    elementwise sums in float64 where the device has it: a value that does not
-    depend on how a BLAS library blocks or threads its products."""
+def _exact_labels(
+    xp: Any, Xs: Any, centers: Any, half_csq: Any, candidates: Any
+) -> Any:
+    """Argmin of ``half_csq - x.c`` for a few rows over their ``candidates``
+    (a (rows, k) mask), the products taken as elementwise sums in float64
+    where the device has it: values that do not depend on how a BLAS library
+    blocks or threads its products. Exact ties go to the first center."""
     from ._capabilities import has_float64
 
     dev = device_of(Xs)
     hi = xp.float64 if has_float64(xp, dev) else Xs.dtype
     C = xp.astype(centers, hi)
     h = xp.astype(half_csq, hi)
+    big = xp.finfo(hi).max
+    if is_numpy_namespace(xp):
+        # only the (row, candidate) pairs: usually two a row
+        r, c = np.nonzero(candidates)
+        dots = (Xs[r].astype(hi) * C[c]).sum(axis=1)
+        full = np.full(candidates.shape, big, dtype=hi)
+        full[r, c] = h[c] - dots
+        return full.argmin(axis=1)
     k, d = int(C.shape[0]), int(C.shape[1])
     m = int(Xs.shape[0])
     step = max(1, _EXACT_BUDGET // (8 * max(1, k * d)))
     parts = []
     for s in range(0, m, step):
-        Xh = xp.astype(Xs[s : min(m, s + step), ...], hi)
+        e = min(m, s + step)
+        Xh = xp.astype(Xs[s:e, ...], hi)
         dots = xp.sum(Xh[:, None, :] * C[None, :, :], axis=2)
-        parts.append(xp.argmin(h[None, :] - dots, axis=1))
+        parts.append(xp.argmin(xp.where(candidates[s:e, ...], h[None, :] - dots, big), axis=1))
     return parts[0] if len(parts) == 1 else xp.concat(parts)
 
 
-def _settle_ties(
-    xp: Any, Xb: Any, scores: Any, labels: Any, centers: Any, half_csq: Any,
-    coef: float, cmax: float,
-) -> Any:
-    """Labels where a second center scores within the rounding bound of the
-    best are recomputed exactly (``_exact_labels``).
+def _best_two(xp: Any, scores: Any) -> tuple[Any, Any, Any]:
+    """Per row: the first index of the smallest score, the smallest and the
+    second smallest score (the smallest of the others). NumPy: in place, the
+    best entry of each row of ``scores`` is overwritten."""
+    big = xp.finfo(scores.dtype).max
+    if is_numpy_namespace(xp):
+        a = scores.argmin(axis=1)
+        rows = np.arange(scores.shape[0])
+        best = scores[rows, a]
+        scores[rows, a] = big
+        return a, best, scores.min(axis=1)
+    a = xp.argmin(scores, axis=1)
+    ids = xp.arange(int(scores.shape[1]), dtype=a.dtype, device=device_of(a))
+    mine = ids[None, :] == a[:, None]
+    best = xp.min(xp.where(mine, scores, big), axis=1)
+    second = xp.min(xp.where(mine, big, scores), axis=1)
+    return a, best, second
 
-    A product's rounding depends on the library, its thread count and the
-    shape of the product (OpenBLAS float32 rounds differently on 1 and 2
-    threads). A row whose best score leads the others by more than the bound
-    ``coef * (||x|| + max ||c||)^2`` has the same nearest center whatever the
-    rounding; the others, near ties, are settled by one exact rule. So labels
-    do not depend on the machine, the chunking, or which rows a pass scores.
+
+def _settle_ties(
+    xp: Any, Xb: Any, scores: Any, picks: tuple[Any, Any, Any], centers: Any,
+    half_csq: Any, tie: float,
+) -> tuple[Any, Any]:
+    """Labels where a second center scores within the rounding bound of the
+    best are recomputed exactly (``_exact_labels``); returns (labels, the
+    bound each row's scores were compared with).
+
+    ``picks`` is ``_best_two`` of ``scores`` (whose best entries NumPy has
+    overwritten). A product's rounding depends on the library, its thread
+    count and the shape of the product (OpenBLAS float32 rounds differently
+    on 1 and 2 threads). The error of a computed ``x.c`` is at most about
+    ``d * eps/2 * ||x|| ||c||``; a row whose best score leads the others by
+    more than ``tie`` (the caller's bound of twice that error plus the
+    subtraction's, for the largest ``||x||`` and ``||c||``) has the same
+    nearest center whatever the rounding. The others, near ties, are settled by one
+    exact rule over the centers within that bound. So labels do not depend
+    on the machine, the chunking, or which rows a pass scores.
     """
-    n = int(scores.shape[0])
-    if n == 0 or int(scores.shape[1]) < 2:
-        return labels
-    if is_numpy_namespace(xp):
-        xn = np.sqrt(np.einsum("ij,ij->i", Xb, Xb))  # no (rows, d) temporary
-    else:
-        xn = xp.sqrt(xp.sum(Xb * Xb, axis=1))
-    delta = coef * (xn + cmax) ** 2
-    if is_numpy_namespace(xp):
-        best = np.take_along_axis(scores, labels[:, None], axis=1)[:, 0]
-        near = np.count_nonzero(scores <= (best + delta)[:, None], axis=1) > 1
-    else:
-        best = xp.min(scores, axis=1)
-        close = xp.astype(scores <= (best + delta)[:, None], xp.int32)
-        near = xp.sum(close, axis=1) > 1
+    a, best, second = picks
+    if int(scores.shape[0]) == 0 or int(scores.shape[1]) < 2:
+        return a, best
+    thr = best + tie
+    near = second <= thr
     idx, count = nonzero_rows(xp, near)
     if not count:
-        return labels
-    exact = _exact_labels(xp, xp.take(Xb, idx, axis=0), centers, half_csq)
-    exact = xp.astype(exact, labels.dtype)
+        return a, thr
+    a_near = xp.take(a, idx)
+    ids = xp.arange(int(scores.shape[1]), dtype=a.dtype, device=device_of(a))
+    cand = (xp.take(scores, idx, axis=0) <= xp.take(thr, idx)[:, None]) | (
+        ids[None, :] == a_near[:, None]
+    )
+    exact = _exact_labels(xp, xp.take(Xb, idx, axis=0), centers, half_csq, cand)
+    exact = xp.astype(exact, a.dtype)
     if is_numpy_namespace(xp):
-        out = labels.copy()
+        out = a.copy()
         out[idx] = exact
-        return out
+        return out, thr
     # a gather, so it works without index assignment (idx may be padded)
-    pos = xp.cumulative_sum(xp.astype(near, labels.dtype)) - 1
+    pos = xp.cumulative_sum(xp.astype(near, a.dtype)) - 1
     pos = xp.minimum(xp.maximum(pos, 0), int(exact.shape[0]) - 1)
-    return xp.where(near, xp.take(exact, pos), labels)
+    return xp.where(near, xp.take(exact, pos), a), thr
 
 
 def nearest_center(
-    xp: Any, Xb: Any, centers: Any, centers_t: Any, half_csq: Any, *, coef: float,
-    cmax: float,
+    xp: Any, Xb: Any, centers: Any, centers_t: Any, half_csq: Any, *, tie: float
 ) -> Any:
     """Index of the smallest score ``half_csq - x.c`` per row (``half_csq`` is
     ``0.5*||c||^2`` for the Euclidean argmin); near ties settled exactly, exact
     ties to the first center."""
     scores = _scores(xp, Xb, centers_t, half_csq)
-    labels = xp.argmin(scores, axis=1)
-    return _settle_ties(xp, Xb, scores, labels, centers, half_csq, coef, cmax)
+    picks = _best_two(xp, scores)
+    labels, _ = _settle_ties(xp, Xb, scores, picks, centers, half_csq, tie)
+    return labels
 
 
 def products_by_column(xp: Any, Xb: Any, Ct: Any) -> Any:
@@ -156,24 +187,18 @@ def products_by_column(xp: Any, Xb: Any, Ct: Any) -> Any:
 
 
 def nearest_two(
-    xp: Any, Xb: Any, centers: Any, centers_t: Any, half_csq: Any, *, coef: float,
-    cmax: float,
+    xp: Any, Xb: Any, centers: Any, centers_t: Any, half_csq: Any, *, tie: float
 ) -> tuple[Any, Any, Any]:
-    """Per row: the label of ``nearest_center``, its score and the smallest
-    score of the other centers (k >= 2), as the product computed them."""
+    """Per row: the label of ``nearest_center``, a computed score of that
+    label's center and the smallest computed score of the other centers
+    (k >= 2). When a near tie is settled to another center than the
+    product's first, that center's score is at most the compared bound, and
+    the product's first is among the others."""
     scores = _scores(xp, Xb, centers_t, half_csq)
-    a = _settle_ties(xp, Xb, scores, xp.argmin(scores, axis=1), centers, half_csq, coef, cmax)
-    big = xp.finfo(scores.dtype).max
-    if is_numpy_namespace(xp):
-        rows = np.arange(scores.shape[0])
-        best = scores[rows, a]
-        scores[rows, a] = big
-        return a, best, scores.min(axis=1)
-    ids = xp.arange(int(scores.shape[1]), dtype=a.dtype, device=device_of(a))
-    mine = ids[None, :] == a[:, None]
-    best = xp.min(xp.where(mine, scores, big), axis=1)
-    second = xp.min(xp.where(mine, big, scores), axis=1)
-    return a, best, second
+    a, best, second = _best_two(xp, scores)
+    labels, thr = _settle_ties(xp, Xb, scores, (a, best, second), centers, half_csq, tie)
+    moved = labels != a
+    return labels, xp.where(moved, thr, best), xp.where(moved, best, second)
 
 
 # --------------------------------------------------------------------------
