@@ -179,9 +179,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             )
 
     # ----------------------------------------------------------------- input
-    def _fit_input(
-        self, X: Any, sample_weight: Any, *, n_rows_for_k: int | None = None
-    ) -> FitInput:
+    def _fit_input(self, X: Any, sample_weight: Any, *, where: str | None = None) -> FitInput:
         """Validate ``X``, weights, parameters and init, before any work."""
         self._validate_params()
         init = self.init
@@ -192,9 +190,10 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         xp, device = get_namespace(
             X, sample_weight, init if is_array_init(init) and not host_init else None
         )
-        X = check_data(xp, X, device)
+        # only directions matter to the cosine geometry: rows of any scale are fine
+        X = check_data(xp, X, device, check_small=self._geometry is not Geometry.COSINE)
         n, d = int(X.shape[0]), int(X.shape[1])
-        k = check_n_clusters(self.n_clusters, n if n_rows_for_k is None else n_rows_for_k)
+        k = check_n_clusters(self.n_clusters, n, where)
         n_init = check_init_n_init(
             init, self.n_init, tuple(sorted(self._init_methods())), self._random_n_init
         )

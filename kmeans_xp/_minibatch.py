@@ -428,13 +428,16 @@ class MiniBatchKMeans(BaseKMeans):
                     diff = new - centers
                     shift = float(xp.sum(diff * diff))
                 centers = new
-                last = float(value) * scale / batch
+                # in the scaled weights' units (finite whatever the caller's
+                # weights); scaled back for inertia_ and the progress lines
+                last = float(value) / batch
                 done = stop(step, last, shift)
                 if self.verbose:
                     ewa = last if stop.ewa is None else stop.ewa
                     progress._say(
-                        f"Minibatch step {step + 1}/{n_steps}: batch inertia {last:.6g}, "
-                        f"smoothed {ewa:.6g}, center shift {shift:.3g}, "
+                        f"Minibatch step {step + 1}/{n_steps}: batch inertia "
+                        f"{last * scale:.6g}, smoothed {ewa * scale:.6g}, "
+                        f"center shift {shift:.3g}, "
                         f"elapsed {time.perf_counter() - started:.2f}s"
                     )
                 if done:
@@ -457,7 +460,7 @@ class MiniBatchKMeans(BaseKMeans):
         self.n_features_in_ = data.d
         if labels is None:
             self.__dict__.pop("labels_", None)
-            self.inertia_ = (last if stop.ewa is None else stop.ewa) * n
+            self.inertia_ = (last if stop.ewa is None else stop.ewa) * n * scale
         else:
             self.labels_, self.inertia_ = labels, inertia
         return self
@@ -487,7 +490,7 @@ class MiniBatchKMeans(BaseKMeans):
         if first:
             xp0, _ = get_namespace(X)
             reject_lazy(xp0, type(self).__name__, _LAZY_HINT)
-            inp = self._fit_input(X, sample_weight)
+            inp = self._fit_input(X, sample_weight, where="the first batch")
             xp, device, k, rs, Xc = inp.xp, inp.device, inp.k, inp.random_state, inp.X
             w, scale = inp.weights, inp.weight_scale
             n = int(Xc.shape[0])
