@@ -158,7 +158,9 @@ class Data:
         (same memory budget): larger chunks when a pass needs fewer columns."""
         if not self.chunk_cols:
             return self
-        rows = self.chunk * (self.chunk_cols + self.d) // (int(n_cols) + self.d)
+        # unit rows take two (rows, d) temporaries more in every pass
+        extra = 2 * self.d if self.geometry is Geometry.COSINE else 0
+        rows = self.chunk * (self.chunk_cols + self.d) // (int(n_cols) + extra + self.d)
         limit = self.n if not _backend.is_lazy(self.xp) else max(self.X.chunks[0])
         return replace(self, chunk=int(max(1, min(limit, rows))), chunk_cols=int(n_cols))
 

@@ -34,6 +34,7 @@ from ._assign import (
     block_update,
     expand,
     label_spec,
+    max_row_norm,
     row_sq_norms,
     scoring,
 )
@@ -183,6 +184,7 @@ class HamerlyStep:
 
     def __init__(self, data: Data) -> None:
         self.piece = data.chunk
+        max_row_norm(data)  # on Lloyd's chunks: kept by the copy below
         self.data = replace(data, chunk=data.chunk * self.BLOCK_CHUNKS)
         self.state = HamerlyState(xsq=row_sq_norms(data))
 

@@ -284,8 +284,9 @@ def kmeans_plusplus(
     # BLAS kernels work on multiples of 8 columns: the candidates are padded
     # for the product (repeating the last), and the padding dropped after it
     pad = -(-n_local_trials // 8) * 8
-    # a step's temporaries are a few (rows, pad) arrays
-    data = data.with_columns(4 * pad)
+    # a step's temporaries are about six (rows, pad) arrays (products, their
+    # transposed copy, gains and the steps between)
+    data = data.with_columns(6 * pad)
     eps = float(sxp.finfo(data.dtype).eps)
     w_host = host_weights(data)
     indices = [int(rs.choice(n, p=w_host / w_host.sum()))]
@@ -295,9 +296,8 @@ def kmeans_plusplus(
     chosen = [first]  # rows (1, d); stacked when the pruning bounds need them
     stacked = first
     prune = not _backend.prefers_static_shapes(sxp)
-    owner = _backend.rows_from_host(
-        xp, np.zeros(n, dtype=np.int64), data.X, data.device, data.index_dtype
-    )
+    # which chosen center is closest to each sample (int32: k < 2**31)
+    owner = _backend.rows_from_host(xp, np.zeros(n, dtype=np.int32), data.X, data.device, sxp.int32)
     keep = _keep_mode(xp, pad, data.d)
     for step in range(1, k):
         u = rs.uniform(size=n_local_trials)
@@ -329,7 +329,7 @@ def kmeans_plusplus(
             (closest, owner), (pot,) = data.map(
                 _pp_update_block, {"closest": state.closest, "owner": owner, "xsq": state.xsq},
                 (C[best : best + 1, :], None if reach is None else reach[:, best], step),
-                out_specs=(OutSpec((), data.dtype), OutSpec((), data.index_dtype)),
+                out_specs=(OutSpec((), data.dtype), OutSpec((), sxp.int32)),
             )
         state.closest = _backend.persist(xp, closest)
         owner = _backend.persist(xp, owner)

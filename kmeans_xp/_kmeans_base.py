@@ -224,10 +224,10 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         k: int, weight_scale: float = 1.0,
     ) -> Data:
         # unit rows take two (rows, d) temporaries more in every pass
-        cols = k + 2 * int(X.shape[1]) if self._geometry is Geometry.COSINE else k
-        chunk = chunk_size_for(xp, X, device, cols, self.chunk_bytes)
+        extra = 2 * int(X.shape[1]) if self._geometry is Geometry.COSINE else 0
+        chunk = chunk_size_for(xp, X, device, k + extra, self.chunk_bytes)
         return Data(
-            xp=xp, X=X, weights=w, offset=offset, device=device, chunk=chunk, chunk_cols=cols,
+            xp=xp, X=X, weights=w, offset=offset, device=device, chunk=chunk, chunk_cols=k,
             geometry=self._geometry, weight_scale=weight_scale,
         )
 

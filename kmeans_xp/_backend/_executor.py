@@ -16,9 +16,6 @@ from array_api_compat import is_dask_namespace, is_numpy_namespace
 
 from ._transfer import free_memory_bytes
 
-# Default memory budget (bytes) for one chunk's temporary (rows x n_clusters)
-# scores on the CPU. Small enough to stay in the last-level cache on a laptop,
-# large enough that BLAS calls are efficient.
 __all__ = [
     "CPU_CHUNK_BUDGET",
     "GPU_CHUNK_CAP",
@@ -34,10 +31,11 @@ __all__ = [
 ]
 
 
-# Default memory budget (bytes) for one chunk's temporary (rows x n_clusters)
-# scores on the CPU. Small enough to stay in the last-level cache on a laptop,
-# large enough that BLAS calls are efficient.
-CPU_CHUNK_BUDGET = 4 * 2**20
+# Default memory budget (bytes) for one chunk's temporaries (rows x n_clusters
+# scores and a shifted copy of the rows) on the CPU: about a core's share of
+# the cache, large enough that BLAS calls are efficient. Each pool thread has
+# a chunk in flight, so a fit's temporaries stay a few MiB on any data size.
+CPU_CHUNK_BUDGET = 2 * 2**20
 # Fraction of free device memory one chunk's temporaries may use on a GPU.
 GPU_FREE_FRACTION = 0.25
 GPU_CHUNK_CAP = 1 * 2**30
