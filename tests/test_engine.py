@@ -1,0 +1,259 @@
+"""The shared engine (issues 10 and 15): memory, one relocation, SphericalKMeans
+on Dask, Hamerly's sums on uneven Dask blocks, a consistent returned triple,
+fit state in the fit, and BLAS threads restored."""
+
+from __future__ import annotations
+
+import threading
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from kmeans_xp import KMeans, MiniBatchKMeans, SphericalKMeans
+from kmeans_xp._assign import Data, PassResult, chunk_size_for
+from kmeans_xp._lloyd import run_lloyd
+from kmeans_xp._testing import to_numpy
+
+
+def _estimator(name: str, **kw):
+    if name == "lloyd":
+        return KMeans(algorithm="lloyd", **kw)
+    if name == "hamerly":
+        return KMeans(algorithm="hamerly", **kw)
+    if name == "spherical":
+        return SphericalKMeans(**kw)
+    return MiniBatchKMeans(batch_size=1024, **kw)
+
+
+# ------------------------------------------------------------------- memory
+_SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    ("name", "given_init"),
+    [
+        ("lloyd", True),
+        ("lloyd", False),
+        pytest.param("hamerly", True, marks=_SLOW),
+        ("spherical", True),
+        pytest.param("spherical", False, marks=_SLOW),
+        ("minibatch", True),
+        pytest.param("minibatch", False, marks=_SLOW),
+    ],
+)
+def test_peak_memory_of_a_fit_is_under_half_of_x(name, given_init):
+    """Peak traced memory of a fit <= 0.5 x X + O(k d) (+ a batch's rows for
+    MiniBatchKMeans), with every pool thread's chunk in flight."""
+    n, d, k = 200_000, 32, 64
+    X = (np.random.default_rng(0).normal(size=(n, d)) + 5.0).astype(np.float32)
+    kw = {"init": X[:k].copy()} if given_init else {"random_state": 0}
+    est = _estimator(name, n_clusters=k, max_iter=3 if name != "minibatch" else 1, **kw)
+    allowance = 0.5 * X.nbytes + 16 * k * d * 8
+    if name == "minibatch":
+        allowance += 3 * 1024 * d * 4  # a batch and the init rows
+    tracemalloc.start()
+    try:
+        est.fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= allowance, f"peak {peak / X.nbytes:.3f} x X"
+
+
+@pytest.mark.slow
+def test_peak_memory_at_large_k():
+    n, d, k = 100_000, 32, 512
+    X = np.random.default_rng(1).normal(size=(n, d)).astype(np.float32)
+    tracemalloc.start()
+    try:
+        KMeans(k, init=X[:k].copy(), max_iter=2).fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
+
+
+# -------------------------------------------------------- one relocation
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["name"] in ("hamerly", "minibatch"))
+@pytest.mark.parametrize("name", ["lloyd", "hamerly", "spherical", "minibatch"])
+def test_relocation_leaves_no_cluster_empty(backend, name):
+    """20 points near (1, 0), one at (0, 1): the center at (-1, 0) gets no
+    sample, and the lone sample of the center at (0.6, 0.8) may not be taken
+    from it (the donor guard); another sample must fill the empty cluster."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([np.c_[np.ones(20), rng.normal(0, 0.01, 20)], [[0.0, 1.0]]])
+    init = np.array([[1.0, 0.0], [0.6, 0.8], [-1.0, 0.0]])
+    Xb = backend.asarray(X)
+    if backend.lazy and name == "minibatch":
+        pytest.skip("MiniBatchKMeans needs eager arrays")
+    init_b = init if backend.lazy else backend.asarray(init)
+    extra = {"batch_size": 21} if name == "minibatch" else {}
+    est = _estimator(name, n_clusters=3, init=init_b, max_iter=1, random_state=0)
+    est.set_params(**extra)
+    est.fit(Xb)
+    sizes = np.bincount(to_numpy(est.labels_), minlength=3)
+    assert (sizes > 0).all(), sizes
+    assert sizes[1] >= 1  # the lone sample was not taken from its cluster
+    np.testing.assert_array_equal(to_numpy(est.predict(Xb)), to_numpy(est.labels_))
+
+
+# ------------------------------------------------- SphericalKMeans on Dask
+def _directions(n=600, d=5, k=4, seed=0):
+    rs = np.random.RandomState(seed)
+    mu = rs.normal(size=(k, d))
+    mu /= np.linalg.norm(mu, axis=1, keepdims=True)
+    X = mu[rs.randint(0, k, size=n)] + 0.3 * rs.normal(size=(n, d))
+    return X * 10.0 ** rs.uniform(-1, 2, size=(n, 1))
+
+
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["init"] != "array")
+@pytest.mark.parametrize("init", ["array", "random", "k-means||"])
+def test_spherical_agrees_with_numpy(backend, init):
+    X = _directions()
+    w = np.random.RandomState(3).uniform(0.5, 2.0, size=X.shape[0])
+    if init == "array":
+        init_np = X[[0, 1, 2, 3]]
+        init_b = init_np if backend.lazy else backend.asarray(init_np)
+        ref = SphericalKMeans(4, init=init_np).fit(X, sample_weight=w)
+        got = SphericalKMeans(4, init=init_b).fit(
+            backend.asarray(X), sample_weight=backend.asarray(w)
+        )
+    else:
+        ref = SphericalKMeans(4, init=init, random_state=0).fit(X, sample_weight=w)
+        got = SphericalKMeans(4, init=init, random_state=0).fit(
+            backend.asarray(X), sample_weight=backend.asarray(w)
+        )
+    np.testing.assert_array_equal(to_numpy(got.labels_), to_numpy(ref.labels_))
+    np.testing.assert_allclose(
+        to_numpy(got.cluster_centers_), ref.cluster_centers_, rtol=1e-10, atol=1e-12
+    )
+    assert got.n_iter_ == ref.n_iter_
+    assert got.inertia_ == pytest.approx(ref.inertia_, rel=1e-10)
+    np.testing.assert_allclose(
+        to_numpy(got.transform(backend.asarray(X[:50]))),
+        ref.transform(X[:50]),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+
+
+# ------------------------------------------ Hamerly on uneven Dask blocks
+@pytest.mark.backends("dask")
+@pytest.mark.parametrize("chunks", [(700, 1100, 1200), (100_000,), (1, 2999)])
+def test_hamerly_on_uneven_dask_blocks_equals_lloyd(backend, chunks):
+    import dask.array as da
+
+    rng = np.random.default_rng(5)
+    centers = rng.normal(scale=6.0, size=(16, 4))
+    X = centers[rng.integers(0, 16, 3000)] + rng.normal(size=(3000, 4))
+    Xd = da.from_array(X, chunks=(tuple(c for c in chunks if c <= 3000) or (3000,), -1))
+    if sum(Xd.chunks[0]) != 3000:
+        Xd = da.from_array(X, chunks=(100_000, -1))
+    init = X[:16].copy()
+    lloyd = KMeans(16, init=init, algorithm="lloyd").fit(Xd)
+    ham = KMeans(16, init=init, algorithm="hamerly").fit(Xd)
+    ref = KMeans(16, init=init, algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(to_numpy(ham.labels_), to_numpy(lloyd.labels_))
+    np.testing.assert_array_equal(to_numpy(ham.cluster_centers_), to_numpy(lloyd.cluster_centers_))
+    assert ham.n_iter_ == lloyd.n_iter_
+    np.testing.assert_array_equal(to_numpy(lloyd.labels_), ref.labels_)
+    assert ham.inertia_ == pytest.approx(ref.inertia_, rel=1e-12)
+
+
+# ------------------------------------------------ the returned triple
+class _OneRelocationStep:
+    """Lloyd's step, except that its second call reports no label change while
+    one cluster is empty: the update relocates a sample."""
+
+    def __init__(self, data: Data, labels: np.ndarray) -> None:
+        self.data, self.labels, self.calls = data, labels, 0
+
+    def __call__(self, centers, labels_old) -> PassResult:
+        self.calls += 1
+        X = self.data.X
+        k = int(centers.shape[0])
+        sums = np.zeros((k, X.shape[1]))
+        np.add.at(sums, self.labels, X)
+        counts = np.bincount(self.labels, minlength=k).astype(float)
+        return PassResult(self.labels.copy(), sums, counts, 0 if self.calls > 1 else len(X))
+
+    def moved(self, old, new) -> None:
+        pass
+
+
+def test_a_relocation_counts_as_a_change():
+    """A relocation in the last update must not end the run as converged
+    with labels of the centers before it: labels, centers and inertia of the
+    returned run belong together (issue 15, item 5)."""
+    import array_api_compat.numpy as xp
+
+    X = np.array([[0.0], [1.0], [2.0], [10.0], [11.0]])
+    data = Data(
+        xp=xp,
+        X=X,
+        weights=None,
+        offset=None,
+        device="cpu",
+        chunk=chunk_size_for(xp, X, "cpu", 3, None),
+        chunk_cols=3,
+    )
+    step = _OneRelocationStep(data, np.array([0, 0, 0, 1, 1]))
+    run = run_lloyd(data, np.array([[1.0], [10.5], [100.0]]), max_iter=2, tol=0.0, step=step)
+    assert not run.strict
+    d2 = (X - run.centers.T) ** 2
+    np.testing.assert_array_equal(run.labels, d2.argmin(axis=1))
+    assert run.inertia == pytest.approx(float(d2.min(axis=1).sum()))
+
+
+# ----------------------------------------------- fit state belongs to the fit
+def test_minibatch_fit_from_several_threads_equals_a_serial_fit():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(3000, 3)) + rng.integers(0, 5, size=(3000, 1)) * 4.0
+    kw = {"n_clusters": 12, "batch_size": 64, "random_state": 0, "max_iter": 3}
+    serial = MiniBatchKMeans(**kw).fit(X)
+    shared = MiniBatchKMeans(**kw)
+    errors: list[BaseException] = []
+    results: list[np.ndarray] = []
+
+    def work() -> None:
+        try:
+            # the same (deterministic) fit in four threads on one object
+            results.append(shared.fit(X).cluster_centers_.copy())
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for centers in results:
+        np.testing.assert_array_equal(centers, serial.cluster_centers_)
+
+
+def test_blas_threads_restored_after_concurrent_fits():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [
+        (i["internal_api"], i["num_threads"])
+        for i in threadpoolctl.threadpool_info()
+        if i["user_api"] == "blas"
+    ]
+    X = np.random.default_rng(4).normal(size=(60_000, 8)).astype(np.float32)
+
+    def work(seed: int) -> None:
+        for _ in range(3):
+            KMeans(8, random_state=seed, max_iter=5).fit(X)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = [
+        (i["internal_api"], i["num_threads"])
+        for i in threadpoolctl.threadpool_info()
+        if i["user_api"] == "blas"
+    ]
+    assert after == before
