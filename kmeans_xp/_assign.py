@@ -56,8 +56,13 @@ class Block:
     """
 
     def __init__(
-        self, xp: Namespace, raw: Array, weights: Array | None,
-        rows: Mapping[str, Array | None], geometry: Geometry, offset: Array | None,
+        self,
+        xp: Namespace,
+        raw: Array,
+        weights: Array | None,
+        rows: Mapping[str, Any],
+        geometry: Geometry,
+        offset: Array | None,
     ) -> None:
         self.xp = xp
         self.raw = raw
@@ -117,8 +122,13 @@ def prepare_block(xp: Namespace, Xb: Array, geometry: Geometry, offset: Array | 
 
 
 def _run_block(
-    xp: Namespace, Xb: Array, wb: Array | None, *rest: Any, names: tuple[str, ...],
-    fn: Callable[..., BlockOut], geometry: Geometry,
+    xp: Namespace,
+    Xb: Array,
+    wb: Array | None,
+    *rest: Any,
+    names: tuple[str, ...],
+    fn: Callable[..., BlockOut],
+    geometry: Geometry,
 ) -> BlockOut:
     # the executor's positional call, turned into one named record
     rows, (offset, *shared) = rest[: len(names)], rest[len(names) :]
@@ -143,7 +153,7 @@ class Data:
     offset: Array | None  # None when no shift is applied (in sxp)
     device: Device
     chunk: int  # rows per chunk
-    sxp: Namespace = None
+    sxp: Any = None  # the small arrays' namespace (set from xp when None)
     chunk_cols: int = 0  # the per-row score columns ``chunk`` was sized for
     geometry: Geometry = Geometry.EUCLIDEAN
     weight_scale: float = 1.0  # the weights are the caller's divided by this
@@ -236,9 +246,7 @@ def expand(xp: Namespace, mask: Array, values: Array, old: Array) -> Array:
     return xp.where(mask, picked, old)
 
 
-def chunk_size_for(
-    xp: Namespace, X: Array, device: Device, n_cols: int, budget: int | None
-) -> int:
+def chunk_size_for(xp: Namespace, X: Array, device: Device, n_cols: int, budget: int | None) -> int:
     """Rows per chunk for passes with ``n_cols`` score columns a row."""
     itemsize = 8 if X.dtype == getattr(xp, "float64", None) else 4
     row_bytes = itemsize * (int(n_cols) + int(X.shape[1]))
@@ -335,12 +343,12 @@ def scoring(data: Data, centers: Array) -> Scoring:
 
 def block_assign(xp: Namespace, Xb: Array, sc: Scoring) -> Array:
     """Nearest center of each row (near ties settled exactly)."""
-    return _backend.nearest_center(
-        xp, Xb, sc.centers, sc.centers_t, sc.half_csq, tie=sc.tie
-    )
+    return _backend.nearest_center(xp, Xb, sc.centers, sc.centers_t, sc.half_csq, tie=sc.tie)
 
 
-def block_update(xp: Namespace, Xb: Array, wb: Array | None, labels: Array, k: int) -> tuple[Array, Array]:
+def block_update(
+    xp: Namespace, Xb: Array, wb: Array | None, labels: Array, k: int
+) -> tuple[Array, Array]:
     """Per-cluster weighted sums (k, d) and weight totals (k,) of one block."""
     sums = _backend.segment_sum(xp, Xb, labels, k, wb)
     counts = _backend.segment_count(xp, labels, k, wb, Xb.dtype)
@@ -403,7 +411,10 @@ def _no_stats(xp: Namespace, a: tuple[()], b: tuple[()]) -> tuple[()]:
 def assign(data: Data, centers: Array) -> Array:
     """Labels of every sample for ``centers`` (in the data's namespace)."""
     (labels,), _ = data.map(
-        _label_block, None, (scoring(data, centers),), combine=_no_stats,
+        _label_block,
+        None,
+        (scoring(data, centers),),
+        combine=_no_stats,
         out_specs=label_spec(data),
     )
     return labels
@@ -457,7 +468,9 @@ def _top(xp: Namespace, d2: Array, rows: Array, lab: Array, w: Array, m: int) ->
     )
 
 
-def _merge_top(xp: Namespace, a: tuple[Array, ...], b: tuple[Array, ...], m: int) -> tuple[Array, ...]:
+def _merge_top(
+    xp: Namespace, a: tuple[Array, ...], b: tuple[Array, ...], m: int
+) -> tuple[Array, ...]:
     d2, rows, lab, w = (xp.concat([x, y]) for x, y in zip(a, b, strict=True))
     return _top(xp, d2, rows, lab, w, m)
 
@@ -473,7 +486,9 @@ class Farthest(NamedTuple):
 def farthest(data: Data, centers: Array, labels: Array, m: int) -> Farthest:
     """The m (prepared) samples of largest cost against their assigned center."""
     _, (_, rows, lab, w) = data.with_columns(3 * data.d).map(
-        _farthest_block, {"labels": labels}, (centers, m, data.geometry),
+        _farthest_block,
+        {"labels": labels},
+        (centers, m, data.geometry),
         combine=partial(_merge_top, m=m),
     )
     return Farthest(rows, lab, w)

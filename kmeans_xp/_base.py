@@ -13,12 +13,12 @@ import inspect
 from typing import Any
 
 __all__ = [
+    "HAVE_SKLEARN",
     "BaseEstimator",
     "ClusterMixin",
-    "TransformerMixin",
-    "HAVE_SKLEARN",
-    "NotFittedErrorBase",
     "ConvergenceWarningBase",
+    "NotFittedErrorBase",
+    "TransformerMixin",
 ]
 
 try:  # pragma: no cover - exercised in both configurations by the tests
@@ -65,7 +65,7 @@ except ImportError:  # pragma: no cover
         def get_params(self, deep: bool = True) -> dict[str, Any]:
             return {name: getattr(self, name) for name in self._get_param_names()}
 
-        def set_params(self, **params: Any) -> "BaseEstimator":
+        def set_params(self, **params: Any) -> BaseEstimator:
             valid = self._get_param_names()
             for key, value in params.items():
                 if key not in valid:

@@ -6,8 +6,6 @@ import enum
 from dataclasses import replace
 from typing import Any, ClassVar
 
-import numpy as np
-
 from . import _backend
 from ._assign import Data, chunk_size_for, column_mean_var, needs_offset
 from ._hamerly import HamerlyStep
@@ -36,7 +34,7 @@ class Algorithm(enum.Enum):
 
     @classmethod
     def resolve(cls, name: str, k: int, xp: Any) -> Algorithm:
-        """"elkan" is an alias of "hamerly"; "auto" is Hamerly for 8 or more
+        """ "elkan" is an alias of "hamerly"; "auto" is Hamerly for 8 or more
         clusters where bound pruning pays off, else Lloyd."""
         if name == "auto":
             return cls.HAMERLY if k >= 8 and _backend.prunes_well(xp) else cls.LLOYD
@@ -64,9 +62,7 @@ class InitMethod(enum.Enum):
         return method
 
 
-def initial_centers(
-    data: Data, inp: FitInput, method: InitMethod, progress: Progress
-) -> Array:
+def initial_centers(data: Data, inp: FitInput, method: InitMethod, progress: Progress) -> Array:
     """One run's initial centers, in the data's frame (small namespace)."""
     progress.init_start(method.value)
     if method is InitMethod.GIVEN:
@@ -202,8 +198,12 @@ class KMeans(BaseKMeans):
             for _ in range(inp.n_init):
                 centers0 = initial_centers(data, inp, method, progress)
                 run = run_lloyd(
-                    data, centers0, max_iter=int(self.max_iter), tol=tol,
-                    report=progress.reporter(data), step=self._step(data, algorithm),
+                    data,
+                    centers0,
+                    max_iter=int(self.max_iter),
+                    tol=tol,
+                    report=progress.reporter(data),
+                    step=self._step(data, algorithm),
                 )
                 progress.run_end(run, int(self.max_iter))
                 if best is None or run.inertia < best.inertia:

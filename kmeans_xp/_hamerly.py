@@ -89,7 +89,12 @@ class Bounds(NamedTuple):
 
 
 def _score_rows(
-    b: Block, idx: Array | None, count: int, xsq: Array, delta: Array, sc: Scoring,
+    b: Block,
+    idx: Array | None,
+    count: int,
+    xsq: Array,
+    delta: Array,
+    sc: Scoring,
     piece: int,
 ) -> tuple[Array, Array, Array]:
     """Lloyd's labels for ``count`` rows of the block (all when ``idx`` is
@@ -106,13 +111,16 @@ def _score_rows(
         raw = b.raw[s:e, ...] if idx is None else xp.take(b.raw, idx[s:e], axis=0)
         parts.append(
             _backend.nearest_two(
-                xp, b.prepare(raw), sc.centers, sc.centers_t, sc.half_csq,
+                xp,
+                b.prepare(raw),
+                sc.centers,
+                sc.centers_t,
+                sc.half_csq,
                 tie=sc.tie,
             )
         )
     a, best, second = (
-        parts[0] if len(parts) == 1
-        else tuple(xp.concat(list(p)) for p in zip(*parts, strict=True))
+        parts[0] if len(parts) == 1 else tuple(xp.concat(list(p)) for p in zip(*parts, strict=True))
     )
     upper = xp.sqrt(xp.maximum(xsq + 2.0 * best + delta, 0.0))
     lower = xp.sqrt(xp.maximum(xsq + 2.0 * second - delta, 0.0))
@@ -146,9 +154,7 @@ def _hamerly_block(
                 b, idx, m, xp.take(xsq, idx), xp.take(delta, idx), sc, piece
             )
             valid = xp.arange(m, device=_backend.device_of(idx)) < scored
-            changed = xp.sum(
-                xp.astype((a != xp.take(lab, idx)) & valid, _backend.index_dtype(xp))
-            )
+            changed = xp.sum(xp.astype((a != xp.take(lab, idx)) & valid, _backend.index_dtype(xp)))
             lab = expand(xp, need, xp.astype(a, lab.dtype), lab)
             up = expand(xp, need, u_new, up)
             lo = expand(xp, need, l_new, lo)
@@ -194,8 +200,10 @@ class HamerlyStep:
         sc = scoring(data, centers)
         csq = sxp.sum(centers * centers, axis=1)
         # half the distance from each center to its nearest other center
-        cc = csq[:, None] + csq[None, :] - 2.0 * sxp.matmul(
-            centers, sxp.permute_dims(centers, (1, 0))
+        cc = (
+            csq[:, None]
+            + csq[None, :]
+            - 2.0 * sxp.matmul(centers, sxp.permute_dims(centers, (1, 0)))
         )
         ids = sxp.arange(k, device=_backend.device_of(centers))
         cc = sxp.where(ids[:, None] == ids[None, :], sxp.finfo(cc.dtype).max, cc)

@@ -38,7 +38,9 @@ def take_rows(data: Data, idx: np.ndarray) -> Any:
     """Rows at host indices ``idx``, shifted, in the small namespace."""
     idx = np.asarray(idx, dtype=np.int64)
     if data.sxp is data.xp:
-        ind = _backend.from_host(data.xp, idx, data.device, _backend.index_dtype(data.xp, data.device))
+        ind = _backend.from_host(
+            data.xp, idx, data.device, _backend.index_dtype(data.xp, data.device)
+        )
         rows = data.xp.take(data.X, ind, axis=0)
     else:  # Dask: gather the few rows to the client
         rows = data.sxp.asarray(_backend.to_host(data.xp, data.X[idx, :]))
@@ -92,7 +94,9 @@ class _Potential:
         data = self.data
         specs = (OutSpec((int(C.shape[0]),), data.dtype),) if keep else ()
         outs, (pots,) = data.map(
-            _candidates_block, {"closest": self.closest, "xsq": self.xsq}, (C, keep),
+            _candidates_block,
+            {"closest": self.closest, "xsq": self.xsq},
+            (C, keep),
             out_specs=specs,
         )
         return (outs[0] if keep else None), pots
@@ -137,7 +141,7 @@ def _pp_gain_block(b: Block, C2t: Any, csq: Any, reach: Any, keep: Any) -> Block
     elif count:
         Xs = b.prepare(xp.take(b.raw, idx, axis=0))
         gain = _gain(xp, Xs, xp.take(closest_b - xsq_b, idx), C2t, csq)
-        valid = xp.arange(int(idx.shape[0]), device=_backend.device_of(idx)) < count
+        valid = xp.arange(count_padded(idx), device=_backend.device_of(idx)) < count
         w = xp.astype(valid, gain.dtype)
         if wb is not None:
             w = w * xp.take(wb, idx)
@@ -161,6 +165,11 @@ def _pp_gain_block(b: Block, C2t: Any, csq: Any, reach: Any, keep: Any) -> Block
             new = closest_b[:, None] - gain
         return BlockOut((new,), (gains,))
     return BlockOut((), (gains,))
+
+
+def count_padded(idx: Any) -> int:
+    """Length of an index array from ``_backend.nonzero_rows`` (padded on JAX)."""
+    return int(idx.shape[0])
 
 
 def _chosen_gain(xp: Any, parts: list[Any], best: int, like: Any) -> Any:
@@ -195,9 +204,14 @@ def _pp_update_block(b: Block, c: Any, reach: Any, new_id: Any) -> BlockOut:
         closer = d2 < cl
         closest_b = expand(xp, need, xp.where(closer, d2, cl), closest_b)
         owner_b = expand(
-            xp, need, xp.where(closer, xp.asarray(new_id, dtype=owner_b.dtype,
-                                                  device=_backend.device_of(owner_b)),
-                              xp.take(owner_b, idx)), owner_b,
+            xp,
+            need,
+            xp.where(
+                closer,
+                xp.asarray(new_id, dtype=owner_b.dtype, device=_backend.device_of(owner_b)),
+                xp.take(owner_b, idx),
+            ),
+            owner_b,
         )
     return BlockOut((closest_b, owner_b), (b.weighted_sum(closest_b),))
 
@@ -309,7 +323,8 @@ def kmeans_plusplus(
         C2t = 2.0 * sxp.permute_dims(Cp, (1, 0))
         csq = sxp.sum(C * C, axis=1)
         kept, (gains,) = data.map(
-            _pp_gain_block, {"closest": state.closest, "owner": owner, "xsq": state.xsq},
+            _pp_gain_block,
+            {"closest": state.closest, "owner": owner, "xsq": state.xsq},
             (C2t, csq, None if reach is None else sxp.min(reach, axis=1), keep),
             out_specs=(OutSpec((n_local_trials,), data.dtype),) if keep == "rows" else (),
             join=keep != "compact",
@@ -327,7 +342,8 @@ def kmeans_plusplus(
             pot = pot - gains[best]
         else:
             (closest, owner), (pot,) = data.map(
-                _pp_update_block, {"closest": state.closest, "owner": owner, "xsq": state.xsq},
+                _pp_update_block,
+                {"closest": state.closest, "owner": owner, "xsq": state.xsq},
                 (C[best : best + 1, :], None if reach is None else reach[:, best], step),
                 out_specs=(OutSpec((), data.dtype), OutSpec((), sxp.int32)),
             )
@@ -398,14 +414,18 @@ def kmeans_parallel(
             break
         u = _backend.rows_from_host(xp, rs.uniform(size=n), data.X, data.device, data.dtype)
         _, (new,) = data.map(
-            _select_block, {"closest": state.closest, "u": u}, (ell / pot,),
+            _select_block,
+            {"closest": state.closest, "u": u},
+            (ell / pot,),
             combine=_concat_rows,
         )
         if int(new.shape[0]) == 0:
             continue
         candidates = sxp.concat([candidates, new])
         (closest,), (total,) = data.with_columns(int(new.shape[0])).map(
-            _min_dist_block, {"closest": state.closest, "xsq": state.xsq}, (new,),
+            _min_dist_block,
+            {"closest": state.closest, "xsq": state.xsq},
+            (new,),
             out_specs=(OutSpec((), data.dtype),),
         )
         state.closest = _backend.persist(xp, closest)
@@ -437,7 +457,12 @@ def _reduce_candidates(
         # a few seedings of the small weighted problem (cheap next to a pass
         # over X); the one with the lowest weighted inertia is kept
         host = Data(
-            xp=np_xp, X=C, weights=w, offset=None, device="cpu", chunk=C.shape[0],
+            xp=np_xp,
+            X=C,
+            weights=w,
+            offset=None,
+            device="cpu",
+            chunk=C.shape[0],
             geometry=data.geometry,
         )
         var = np.average((C - np.average(C, axis=0, weights=w)) ** 2, axis=0, weights=w)
@@ -448,5 +473,6 @@ def _reduce_candidates(
             run = run_lloyd(host, seeds, max_iter=30, tol=1e-4 * float(var.mean()))
             if best is None or run.inertia < best[0]:
                 best = (run.inertia, run.centers)
+        assert best is not None
         centers = best[1]
     return _backend.from_host(data.sxp, np.asarray(centers), data.device, candidates.dtype)

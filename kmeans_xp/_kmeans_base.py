@@ -107,9 +107,7 @@ class Progress:
         now = time.perf_counter()
         if self.on and now - self.last >= 1.0:
             self.last = now
-            self._say(
-                f"{self._tag()}: {method} {chosen}/{self.k} centers, {now - self.start:.1f}s"
-            )
+            self._say(f"{self._tag()}: {method} {chosen}/{self.k} centers, {now - self.start:.1f}s")
 
     def iteration(self, n_iter: int, inertia: float, shift: float) -> None:
         if self.on:
@@ -220,34 +218,47 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return frozenset(options.options)
 
     def _make_data(
-        self, xp: Namespace, X: Array, w: Array | None, device: Device, offset: Array | None,
-        k: int, weight_scale: float = 1.0,
+        self,
+        xp: Namespace,
+        X: Array,
+        w: Array | None,
+        device: Device,
+        offset: Array | None,
+        k: int,
+        weight_scale: float = 1.0,
     ) -> Data:
         # unit rows take two (rows, d) temporaries more in every pass
         extra = 2 * int(X.shape[1]) if self._geometry is Geometry.COSINE else 0
         chunk = chunk_size_for(xp, X, device, k + extra, self.chunk_bytes)
         return Data(
-            xp=xp, X=X, weights=w, offset=offset, device=device, chunk=chunk, chunk_cols=k,
-            geometry=self._geometry, weight_scale=weight_scale,
+            xp=xp,
+            X=X,
+            weights=w,
+            offset=offset,
+            device=device,
+            chunk=chunk,
+            chunk_cols=k,
+            geometry=self._geometry,
+            weight_scale=weight_scale,
         )
 
     def _predict_data(self, X: Any, sample_weight: Any = None) -> tuple[Array, Data]:
         """(centers in the data's frame, Data) for ``X`` against the fit."""
         self._check_fitted()
         centers = self.cluster_centers_
-        xp, device = get_namespace(
-            X, sample_weight, fitted=centers, estimator=type(self).__name__
-        )
+        xp, device = get_namespace(X, sample_weight, fitted=centers, estimator=type(self).__name__)
         X = check_data(
-            xp, X, device, dtype=centers.dtype, n_features=self.n_features_in_,
+            xp,
+            X,
+            device,
+            dtype=centers.dtype,
+            n_features=self.n_features_in_,
             estimator=type(self).__name__,
         )
         X = _backend.prepare_rows(xp, X)
         sw = prepare_sample_weight(xp, sample_weight, int(X.shape[0]), X.dtype, device)
         offset = getattr(self, "_offset", None)
-        data = self._make_data(
-            xp, X, sw.array, device, offset, int(centers.shape[0]), sw.scale
-        )
+        data = self._make_data(xp, X, sw.array, device, offset, int(centers.shape[0]), sw.scale)
         if data.sxp is not xp:
             centers = data.sxp.asarray(_backend.to_host(xp, centers))
         return (centers if offset is None else centers - offset), data

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _backend
 from ._assign import Data, Geometry, PassResult, assign, farthest, inertia_and_sizes, lloyd_pass
-from ._typing import Array
+from ._typing import Array, Namespace
 
 # report(n_iter, labels, centers the labels were computed for, center shift)
 Report = Callable[[int, Array, Array, float], None]
@@ -49,7 +49,7 @@ class Update(NamedTuple):
     relocated: bool
 
 
-def unit_sums(sxp: object, sums: Array) -> tuple[Array, Array]:
+def unit_sums(sxp: Namespace, sums: Array) -> tuple[Array, Array]:
     """Per-cluster sums scaled to unit length (robust to any scale), and
     whether each had a direction."""
     big = sxp.max(sxp.abs(sums), axis=1)

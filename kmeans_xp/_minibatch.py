@@ -46,7 +46,6 @@ from ._validation import (
     MINIBATCH_CONSTRAINTS,
     check_data,
     check_n_clusters,
-    check_random_state,
     get_namespace,
     is_array_init,
     prepare_sample_weight,
@@ -83,7 +82,9 @@ def minibatch_step(batch: Data, centers: Array, counts: Array) -> tuple[Array, A
     cost being that of the batch against the centers before the update.
     """
     xp = batch.sxp
-    _, (sums, weights, total) = batch.map(_step_block, None, (scoring(batch, centers), batch.geometry))
+    _, (sums, weights, total) = batch.map(
+        _step_block, None, (scoring(batch, centers), batch.geometry)
+    )
     new_counts = counts + weights
     hit = weights > 0
     denom = xp.where(hit, new_counts, xp.ones_like(new_counts))
@@ -337,7 +338,9 @@ class MiniBatchKMeans(BaseKMeans):
     def _sub(self, data: Data, idx: np.ndarray) -> Data:
         """The rows ``idx`` (host indices) of ``data`` as a Data of their own."""
         xp = data.xp
-        ind = _backend.from_host(xp, idx.astype(np.int64), data.device, _backend.index_dtype(xp, data.device))
+        ind = _backend.from_host(
+            xp, idx.astype(np.int64), data.device, _backend.index_dtype(xp, data.device)
+        )
         X = xp.take(data.X, ind, axis=0)
         w = None if data.weights is None else xp.take(data.weights, ind, axis=0)
         return replace(data, X=X, weights=w, chunk=min(data.chunk, int(idx.shape[0])))
@@ -445,7 +448,8 @@ class MiniBatchKMeans(BaseKMeans):
             if self.verbose:
                 how = "converged" if step + 1 < n_steps else "stopped at max_iter"
                 progress._say(f"{progress._tag()}: {how} after {step + 1} steps")
-            labels = inertia = None
+            labels: Array | None = None
+            inertia = 0.0
             if self.compute_labels:
                 labels = assign(data, centers)
                 inertia, _ = inertia_and_sizes(data, centers, labels)
@@ -456,7 +460,7 @@ class MiniBatchKMeans(BaseKMeans):
         self._weight_scale = scale
         self.cluster_centers_ = centers if offset is None else centers + offset
         self.n_steps_ = step + 1
-        self.n_iter_ = int(math.ceil(self.n_steps_ * batch / n))
+        self.n_iter_ = math.ceil(self.n_steps_ * batch / n)
         self.n_features_in_ = data.d
         if labels is None:
             self.__dict__.pop("labels_", None)
@@ -465,9 +469,7 @@ class MiniBatchKMeans(BaseKMeans):
             self.labels_, self.inertia_ = labels, inertia
         return self
 
-    def partial_fit(
-        self, X: Any, y: Any = None, sample_weight: Any = None
-    ) -> MiniBatchKMeans:
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> MiniBatchKMeans:
         """Update the centers with one mini-batch step on the rows of ``X``.
 
         The first call initialises the centers from (up to ``init_size``
@@ -503,8 +505,10 @@ class MiniBatchKMeans(BaseKMeans):
                 if is_array_init(inp.init):
                     sub = data
                 else:
-                    sub = data if init_size >= n else self._sub(
-                        data, self._init_rows(data, init_size, rs)
+                    sub = (
+                        data
+                        if init_size >= n
+                        else self._sub(data, self._init_rows(data, init_size, rs))
                     )
                 centers = self._init_centers(sub, inp.init, k, rs)
             state = _StreamState(xp.zeros((k,), dtype=data.dtype, device=device))
@@ -516,7 +520,11 @@ class MiniBatchKMeans(BaseKMeans):
             )
             reject_lazy(xp, type(self).__name__, _LAZY_HINT)
             Xc = check_data(
-                xp, X, device, dtype=centers_out.dtype, n_features=self.n_features_in_,
+                xp,
+                X,
+                device,
+                dtype=centers_out.dtype,
+                n_features=self.n_features_in_,
                 estimator=type(self).__name__,
             )
             k = check_n_clusters(self.n_clusters, None)
@@ -539,7 +547,8 @@ class MiniBatchKMeans(BaseKMeans):
                 centers, state.counts, _ = reassign_small(
                     data, centers, state.counts, float(self.reassignment_ratio), rs
                 )
-            labels = inertia = None
+            labels: Array | None = None
+            inertia = 0.0
             if self.compute_labels:
                 labels = assign(data, centers)
                 inertia, _ = inertia_and_sizes(data, centers, labels)
@@ -551,8 +560,7 @@ class MiniBatchKMeans(BaseKMeans):
         self.n_features_in_ = data.d
         if self.verbose:
             print(
-                f"partial_fit step {self.n_steps_}: batch inertia "
-                f"{float(value) * scale / n:.6g}",
+                f"partial_fit step {self.n_steps_}: batch inertia {float(value) * scale / n:.6g}",
                 file=sys.stderr,
             )
         if labels is None:

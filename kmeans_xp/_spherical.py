@@ -153,8 +153,12 @@ class SphericalKMeans(BaseKMeans):
             for _ in range(inp.n_init):
                 centers0 = initial_centers(data, inp, method, progress)
                 run = run_lloyd(
-                    data, centers0, max_iter=int(self.max_iter), tol=tol,
-                    report=progress.reporter(data), step=LloydStep(data),
+                    data,
+                    centers0,
+                    max_iter=int(self.max_iter),
+                    tol=tol,
+                    report=progress.reporter(data),
+                    step=LloydStep(data),
                 )
                 progress.run_end(run, int(self.max_iter))
                 if best is None or run.inertia < best.inertia:

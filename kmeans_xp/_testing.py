@@ -28,7 +28,12 @@ def assert_same_backend(actual: Any, like: Any, *, dtype: Any = None) -> None:
 
 
 def xp_assert_close(
-    actual: Any, desired: Any, *, like: Any = None, dtype: Any = None, rtol: float = 1e-7,
+    actual: Any,
+    desired: Any,
+    *,
+    like: Any = None,
+    dtype: Any = None,
+    rtol: float = 1e-7,
     atol: float = 0.0,
 ) -> None:
     """Values close to ``desired`` (host data), after checking namespace/dtype/device."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from array_api_compat import device as _device_of
 from array_api_compat import (
+    is_cupy_namespace,
     is_dask_namespace,
     is_jax_namespace,
     is_numpy_namespace,
     is_torch_namespace,
-    is_cupy_namespace,
 )
-from array_api_compat import device as _device_of
 
 __all__ = [
     "backend_name",
@@ -92,7 +92,7 @@ def has_float64(xp: Any, device: Any) -> bool:
     if is_jax_namespace(xp):
         import jax
 
-        return bool(jax.config.jax_enable_x64)
+        return bool(jax.config.read("jax_enable_x64"))
     info = getattr(xp, "__array_namespace_info__", None)
     if info is not None:
         try:
@@ -102,9 +102,7 @@ def has_float64(xp: Any, device: Any) -> bool:
     return True
 
 
-
 def prefers_static_shapes(xp: Any) -> bool:
     """JAX compiles each operation for each new shape: there, passes that could
     work on a data-dependent subset of rows are better run on whole chunks."""
     return bool(is_jax_namespace(xp))
-

@@ -40,9 +40,8 @@ CPU_CHUNK_BUDGET = 2 * 2**20
 GPU_FREE_FRACTION = 0.25
 GPU_CHUNK_CAP = 1 * 2**30
 
-def chunk_rows(
-    xp: Any, device: Any, n_rows: int, row_bytes: int, budget: int | None
-) -> int:
+
+def chunk_rows(xp: Any, device: Any, n_rows: int, row_bytes: int, budget: int | None) -> int:
     """Rows per chunk so that one chunk's temporaries stay within a budget.
 
     ``row_bytes`` is the size of the temporaries one row needs (its
@@ -58,7 +57,6 @@ def chunk_rows(
             budget = int(min(GPU_CHUNK_CAP, GPU_FREE_FRACTION * free))
     rows = max(1, budget // max(1, row_bytes))
     return int(min(n_rows, rows))
-
 
 
 def small_namespace(xp: Any) -> Any:
@@ -249,9 +247,7 @@ def _in_order(pool: ThreadPoolExecutor, fn: Any, items: Any, window: int) -> Ite
         yield result
 
 
-def _gather(
-    xp: Any, results: Any, combine: Any, init: Any, join: bool
-) -> tuple[Any, Any]:
+def _gather(xp: Any, results: Any, combine: Any, init: Any, join: bool) -> tuple[Any, Any]:
     outs: list[tuple[Any, ...]] = []
     acc = init
     for out, stats in results:
@@ -261,15 +257,12 @@ def _gather(
         return outs, acc
     if len(outs) == 1:
         return outs[0], acc
-    joined = tuple(
-        None if parts[0] is None else xp.concat(list(parts)) for parts in zip(*outs)
-    )
+    columns = zip(*outs, strict=True)
+    joined = tuple(None if parts[0] is None else xp.concat(list(parts)) for parts in columns)
     return joined, acc
 
 
-def _run_task(
-    fn: Any, chunk: int, combine: Any, n_rows: int, init: Any, *args: Any
-) -> Any:
+def _run_task(fn: Any, chunk: int, combine: Any, n_rows: int, init: Any, *args: Any) -> Any:
     # One Dask task: the block's arrays are NumPy; run the local loop on them.
     from array_api_compat import array_namespace
 
@@ -288,10 +281,9 @@ def _map_rows_dask(
     out_specs: tuple[tuple[tuple[int, ...], Any], ...],
     init: tuple[Any, ...] | None = None,
 ) -> tuple[tuple[Any, ...], Any]:
+    import array_api_compat.numpy as np_xp
     import dask
     import dask.array as da
-
-    import array_api_compat.numpy as np_xp
 
     X = rows[0]
     row_chunks = X.chunks[0]
@@ -306,12 +298,16 @@ def _map_rows_dask(
             a = a.rechunk({1: -1})
         per_array.append(list(a.to_delayed().ravel()))
     shared_d = [
-        None if s is None else dask.delayed(np.asarray(s) if _is_array(s) else s)
-        for s in shared
+        None if s is None else dask.delayed(np.asarray(s) if _is_array(s) else s) for s in shared
     ]
     tasks = [
         dask.delayed(_run_task, pure=True)(
-            fn, chunk, combine, len(rows), init, *[blocks[i] for blocks in per_array],
+            fn,
+            chunk,
+            combine,
+            len(rows),
+            init,
+            *[blocks[i] for blocks in per_array],
             *shared_d,
         )
         for i in range(len(row_chunks))
@@ -325,7 +321,7 @@ def _map_rows_dask(
     for j, (tail, dtype) in enumerate(out_specs):
         parts = [
             da.from_delayed(t[0][j], shape=(nr, *tail), dtype=dtype)
-            for t, nr in zip(tasks, row_chunks)
+            for t, nr in zip(tasks, row_chunks, strict=True)
         ]
         outs.append(da.concatenate(parts, axis=0) if len(parts) > 1 else parts[0])
     return tuple(outs), acc

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from array_api_compat import device as _device_of
 from array_api_compat import (
     is_cupy_namespace,
     is_jax_namespace,
     is_numpy_namespace,
     is_torch_namespace,
 )
-from array_api_compat import device as _device_of
 
 from ._capabilities import device_of
 
@@ -62,9 +62,7 @@ def _scores(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
 _EXACT_BUDGET = 8 * 2**20
 
 
-def _exact_labels(
-    xp: Any, Xs: Any, centers: Any, half_csq: Any, candidates: Any
-) -> Any:
+def _exact_labels(xp: Any, Xs: Any, centers: Any, half_csq: Any, candidates: Any) -> Any:
     """Argmin of ``half_csq - x.c`` for a few rows over their ``candidates``
     (a (rows, k) mask), the products taken as elementwise sums in float64
     where the device has it: values that do not depend on how a BLAS library
@@ -115,8 +113,13 @@ def _best_two(xp: Any, scores: Any) -> tuple[Any, Any, Any]:
 
 
 def _settle_ties(
-    xp: Any, Xb: Any, scores: Any, picks: tuple[Any, Any, Any], centers: Any,
-    half_csq: Any, tie: float,
+    xp: Any,
+    Xb: Any,
+    scores: Any,
+    picks: tuple[Any, Any, Any],
+    centers: Any,
+    half_csq: Any,
+    tie: float,
 ) -> tuple[Any, Any]:
     """Labels where a second center scores within the rounding bound of the
     best are recomputed exactly (``_exact_labels``); returns (labels, the
@@ -204,9 +207,7 @@ def nearest_two(
 # --------------------------------------------------------------------------
 # segment sum: per-cluster sums of rows
 # --------------------------------------------------------------------------
-def segment_sum(
-    xp: Any, values: Any, labels: Any, n_segments: int, weights: Any = None
-) -> Any:
+def segment_sum(xp: Any, values: Any, labels: Any, n_segments: int, weights: Any = None) -> Any:
     """Sum the rows of ``values`` (n, d) into ``n_segments`` rows by ``labels``.
 
     Repeated labels accumulate (a true scatter-add); with ``weights`` each row
@@ -220,9 +221,7 @@ def segment_sum(
     if is_torch_namespace(xp):
         import torch
 
-        out = torch.zeros(
-            (n_segments, values.shape[1]), dtype=values.dtype, device=values.device
-        )
+        out = torch.zeros((n_segments, values.shape[1]), dtype=values.dtype, device=values.device)
         out.index_add_(0, labels, values)
         return out
     if is_cupy_namespace(xp):
@@ -242,9 +241,7 @@ def segment_sum(
 def segment_count(xp: Any, labels: Any, n_segments: int, weights: Any, dtype: Any) -> Any:
     """Per-segment count (or weight sum when ``weights`` is given)."""
     if is_numpy_namespace(xp):
-        return np.bincount(labels, weights=weights, minlength=n_segments).astype(
-            dtype, copy=False
-        )
+        return np.bincount(labels, weights=weights, minlength=n_segments).astype(dtype, copy=False)
     if is_torch_namespace(xp):
         import torch
 
@@ -302,5 +299,3 @@ def _segment_sum_onehot(xp: Any, values: Any, labels: Any, k: int) -> Any:
     ids = xp.arange(k, dtype=labels.dtype, device=_device_of(labels))
     onehot_t = xp.astype(ids[:, None] == labels[None, :], values.dtype)
     return xp.matmul(onehot_t, values)
-
-

@@ -42,16 +42,12 @@ def to_host(xp: Any, x: Any) -> np.ndarray:
 def from_host(xp: Any, a: np.ndarray, device: Any, dtype: Any = None) -> Any:
     """Move a host NumPy array onto ``device`` of ``xp`` (optionally casting)."""
     a = np.ascontiguousarray(a)
-    if is_dask_namespace(xp):
-        # small arrays only (centers, candidates): one chunk
-        out = xp.asarray(a)
-    else:
-        # cast while converting: the device may not hold the host dtype (no float64)
-        out = xp.asarray(a, device=device, dtype=dtype)
+    # Dask: small arrays only (centers, candidates), one chunk; elsewhere cast
+    # while converting (the device may not hold the host dtype: no float64)
+    out = xp.asarray(a) if is_dask_namespace(xp) else xp.asarray(a, device=device, dtype=dtype)
     if dtype is not None and out.dtype != dtype:
         out = xp.astype(out, dtype)
     return out
-
 
 
 def rows_from_host(xp: Any, a: np.ndarray, like: Any, device: Any, dtype: Any) -> Any:
@@ -120,5 +116,3 @@ def free_memory_bytes(xp: Any, device: Any) -> int | None:
             if limit:
                 return int(limit - used)
     return None
-
-
