@@ -7,10 +7,11 @@ back in the input's namespace, dtype and device.
 from ._estimator import KMeans, kmeans_plusplus
 from ._minibatch import MiniBatchKMeans
 from ._spherical import SphericalKMeans
-from ._validation import ConvergenceWarning, NotFittedError
+from ._validation import ConvergenceWarning, InvalidParameterError, NotFittedError
 
 __all__ = [
     "ConvergenceWarning",
+    "InvalidParameterError",
     "KMeans",
     "MiniBatchKMeans",
     "NotFittedError",

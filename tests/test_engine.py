@@ -257,3 +257,11 @@ def test_blas_threads_restored_after_concurrent_fits():
         if i["user_api"] == "blas"
     ]
     assert after == before
+
+
+def test_invalid_parameter_error_is_exported_and_both_kinds():
+    import kmeans_xp
+
+    with pytest.raises(kmeans_xp.InvalidParameterError) as info:
+        KMeans(tol="x").fit(np.zeros((4, 2)))
+    assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
