@@ -265,3 +265,20 @@ def test_invalid_parameter_error_is_exported_and_both_kinds():
     with pytest.raises(kmeans_xp.InvalidParameterError) as info:
         KMeans(tol="x").fit(np.zeros((4, 2)))
     assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
+
+
+def test_import_is_quick_and_lazy():
+    """``import kmeans_xp`` (and so the CLI's start) does not import scikit-learn
+    or any array library; the estimators load on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kmeans_xp\n"
+        "heavy = [m for m in ('sklearn', 'torch', 'jax', 'dask', 'cupy') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from kmeans_xp import KMeans\n"
+        "assert KMeans.__name__ == 'KMeans'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
