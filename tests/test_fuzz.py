@@ -56,7 +56,6 @@ LONG = 6
 FIXED_SHAPES = ("jax", "dask")  # one compile / graph shape per (n, d, k)
 EPS = {"float32": float(np.finfo(np.float32).eps), "float64": float(np.finfo(np.float64).eps)}
 INITS = ("k-means++", "random", "k-means||", "array")
-EAGER = pytest.mark.backends("numpy", "array_api_strict", "torch", "jax", "cupy", "torch_cuda")
 LENGTHS = pytest.mark.parametrize(
     "long", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["quick", "long"]
 )
@@ -352,7 +351,6 @@ def test_scaling_all_weights(backend, long):
     run_examples(backend, long, cases(), prop)
 
 
-@EAGER
 @LENGTHS
 def test_spherical_ignores_row_and_weight_scale(backend, long):
     """SphericalKMeans: rows times any positive factors (1e-170 .. 1e150 in

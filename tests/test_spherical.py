@@ -192,9 +192,19 @@ def test_bad_input():
         SphericalKMeans(2).fit(np.where(X > 1e9, 0, np.nan))
 
 
-@pytest.mark.needs_backends("numpy", "dask")
-def test_dask_is_rejected_with_a_clear_error():
-    da = pytest.importorskip("dask.array")
-    X, _, _ = directions(60, 3, 2)
-    with pytest.raises(TypeError, match="SphericalKMeans does not support dask arrays"):
-        SphericalKMeans(2).fit(da.from_array(X, chunks=(30, 3)))
+@pytest.mark.backends("dask")
+def test_dask_same_result_as_numpy(backend):
+    # SphericalKMeans runs on Dask through the shared engine (issue 10): uneven
+    # row blocks, weights, the same seed give NumPy's result
+    X, _, _ = directions(301, 4, 3, seed=14, noise=0.4)
+    w = np.random.RandomState(15).uniform(0.5, 2.0, size=301)
+    ref = SphericalKMeans(3, random_state=3, init="random", n_init=2).fit(X, sample_weight=w)
+    got = SphericalKMeans(3, random_state=3, init="random", n_init=2).fit(
+        backend.asarray(X), sample_weight=backend.asarray(w)
+    )
+    assert got.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(to_numpy(got.labels_), ref.labels_)
+    np.testing.assert_allclose(
+        to_numpy(got.cluster_centers_), ref.cluster_centers_, rtol=1e-9, atol=1e-12
+    )
+    assert got.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
