@@ -90,28 +90,28 @@ class Progress:
         self.run = 0
         self.start = self.last = time.perf_counter()
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    def _tag(self) -> str:
+    def tag(self) -> str:
         return f"init {self.run}/{self.n_init}"
 
     def init_start(self, method: str) -> None:
         self.run += 1
         self.start = self.last = time.perf_counter()
         if self.on:
-            self._say(f"{self._tag()}: {method} seeding (k={self.k})")
+            self.say(f"{self.tag()}: {method} seeding (k={self.k})")
 
     def seeding(self, chosen: int, method: str = "k-means++") -> None:
         """Called after each chosen center; prints at most once a second."""
         now = time.perf_counter()
         if self.on and now - self.last >= 1.0:
             self.last = now
-            self._say(f"{self._tag()}: {method} {chosen}/{self.k} centers, {now - self.start:.1f}s")
+            self.say(f"{self.tag()}: {method} {chosen}/{self.k} centers, {now - self.start:.1f}s")
 
     def iteration(self, n_iter: int, inertia: float, shift: float) -> None:
         if self.on:
-            self._say(
+            self.say(
                 f"Iteration {n_iter}: inertia {inertia:.6g}, center shift {shift:.3g}, "
                 f"elapsed {time.perf_counter() - self.start:.2f}s"
             )
@@ -138,7 +138,7 @@ class Progress:
             how = f"converged after {run.n_iter} iterations (center shift <= tol)"
         else:
             how = f"stopped at max_iter={max_iter}"
-        self._say(f"{self._tag()}: {how}, inertia {run.inertia:.6g}, {took:.2f}s")
+        self.say(f"{self.tag()}: {how}, inertia {run.inertia:.6g}, {took:.2f}s")
 
 
 @dataclass(frozen=True)

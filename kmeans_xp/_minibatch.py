@@ -408,7 +408,7 @@ class MiniBatchKMeans(BaseKMeans):
                 centers = self._init_centers(sub, inp.init, k, rs)
                 value, _ = inertia_and_sizes(valid, centers, assign(valid, centers))
                 if self.verbose:
-                    progress._say(f"{progress._tag()}: held-out inertia {value:.6g}")
+                    progress.say(f"{progress.tag()}: held-out inertia {value:.6g}")
                 if best is None or value < best[0]:
                     best = (value, centers)
             assert best is not None
@@ -437,7 +437,7 @@ class MiniBatchKMeans(BaseKMeans):
                 done = stop(step, last, shift)
                 if self.verbose:
                     ewa = last if stop.ewa is None else stop.ewa
-                    progress._say(
+                    progress.say(
                         f"Minibatch step {step + 1}/{n_steps}: batch inertia "
                         f"{last * scale:.6g}, smoothed {ewa * scale:.6g}, "
                         f"center shift {shift:.3g}, "
@@ -447,7 +447,7 @@ class MiniBatchKMeans(BaseKMeans):
                     break
             if self.verbose:
                 how = "converged" if step + 1 < n_steps else "stopped at max_iter"
-                progress._say(f"{progress._tag()}: {how} after {step + 1} steps")
+                progress.say(f"{progress.tag()}: {how} after {step + 1} steps")
             labels: Array | None = None
             inertia = 0.0
             if self.compute_labels:
