@@ -13,7 +13,7 @@ from ._init import init_random, kmeans_parallel
 from ._init import kmeans_plusplus as _kmeans_plusplus
 from ._kmeans_base import BaseKMeans, FitInput, Progress, memory_advice
 from ._lloyd import LloydStep, RunResult, Step, run_lloyd
-from ._typing import Array
+from ._typing import Array, Namespace
 from ._validation import (
     KMEANS_CONSTRAINTS,
     check_data,
@@ -33,7 +33,7 @@ class Algorithm(enum.Enum):
     HAMERLY = "hamerly"
 
     @classmethod
-    def resolve(cls, name: str, k: int, xp: Any) -> Algorithm:
+    def resolve(cls, name: str, k: int, xp: Namespace) -> Algorithm:
         """ "elkan" is an alias of "hamerly"; "auto" is Hamerly for 8 or more
         clusters where bound pruning pays off, else Lloyd."""
         if name == "auto":
@@ -52,7 +52,7 @@ class InitMethod(enum.Enum):
     GIVEN = "given centers"
 
     @classmethod
-    def resolve(cls, init: Any, xp: Any) -> InitMethod:
+    def resolve(cls, init: object, xp: Namespace) -> InitMethod:
         if is_array_init(init):
             return cls.GIVEN
         method = cls(init)
@@ -164,7 +164,7 @@ class KMeans(BaseKMeans):
         self.algorithm = algorithm
         self.chunk_bytes = chunk_bytes
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
+    def fit(self, X: Array, y: object = None, sample_weight: Array | None = None) -> KMeans:
         """Compute the clustering of ``X``.
 
         Parameters
@@ -221,10 +221,10 @@ class KMeans(BaseKMeans):
 
 
 def kmeans_plusplus(
-    X: Any,
+    X: Array,
     n_clusters: int,
     *,
-    sample_weight: Any = None,
+    sample_weight: Array | None = None,
     x_squared_norms: Any = None,
     random_state: Any = None,
     n_local_trials: int | None = None,

@@ -242,7 +242,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             weight_scale=weight_scale,
         )
 
-    def _predict_data(self, X: Any, sample_weight: Any = None) -> tuple[Array, Data]:
+    def _predict_data(self, X: Array, sample_weight: Array | None = None) -> tuple[Array, Data]:
         """(centers in the data's frame, Data) for ``X`` against the fit."""
         self._check_fitted()
         centers = self.cluster_centers_
@@ -285,7 +285,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = d
 
     # ------------------------------------------------------------ after fit
-    def predict(self, X: Any, sample_weight: Any = None) -> Array:
+    def predict(self, X: Array, sample_weight: Array | None = None) -> Array:
         """Index of the closest center for each sample.
 
         Parameters
@@ -303,7 +303,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         with memory_advice(data, int(centers.shape[0]), self.chunk_bytes):
             return assign(data, centers)
 
-    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Array:
+    def fit_predict(self, X: Array, y: object = None, sample_weight: Array | None = None) -> Array:
         """Fit, then return the label of every sample (``labels_``).
 
         Parameters
@@ -318,7 +318,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         return self.fit(X, sample_weight=sample_weight).labels_
 
-    def transform(self, X: Any) -> Array:
+    def transform(self, X: Array) -> Array:
         """Distance of each sample to each center, (n_samples, n_clusters).
 
         Euclidean distances, or cosine distances ``1 - cos`` for
@@ -338,7 +338,9 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         with memory_advice(data, k, self.chunk_bytes, output_bytes=data.n * k * itemsize):
             return _transform(data, centers)
 
-    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> Array:
+    def fit_transform(
+        self, X: Array, y: object = None, sample_weight: Array | None = None
+    ) -> Array:
         """Fit, then return the distances of ``X`` to the centers.
 
         Parameters
@@ -353,7 +355,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         return self.fit(X, sample_weight=sample_weight).transform(X)
 
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+    def score(self, X: Array, y: object = None, sample_weight: Array | None = None) -> float:
         """Opposite of the weighted cost of ``X`` against the fitted centers.
 
         Parameters

@@ -368,7 +368,9 @@ class MiniBatchKMeans(BaseKMeans):
         return centers
 
     # --------------------------------------------------------------------- fit
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> MiniBatchKMeans:
+    def fit(
+        self, X: Array, y: object = None, sample_weight: Array | None = None
+    ) -> MiniBatchKMeans:
         """Compute the clustering of ``X`` by mini-batches.
 
         Parameters
@@ -469,7 +471,9 @@ class MiniBatchKMeans(BaseKMeans):
             self.labels_, self.inertia_ = labels, inertia
         return self
 
-    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> MiniBatchKMeans:
+    def partial_fit(
+        self, X: Array, y: object = None, sample_weight: Array | None = None
+    ) -> MiniBatchKMeans:
         """Update the centers with one mini-batch step on the rows of ``X``.
 
         The first call initialises the centers from (up to ``init_size``
@@ -569,7 +573,7 @@ class MiniBatchKMeans(BaseKMeans):
             self.labels_, self.inertia_ = labels, inertia
         return self
 
-    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Array:
+    def fit_predict(self, X: Array, y: object = None, sample_weight: Array | None = None) -> Array:
         """Fit, then return the label of every sample.
 
         Parameters

@@ -17,6 +17,7 @@ from . import _backend
 from ._assign import Geometry, column_mean_var, unit_rows
 from ._kmeans_base import BaseKMeans, Progress, memory_advice
 from ._lloyd import LloydStep, RunResult, run_lloyd
+from ._typing import Array
 from ._validation import SPHERICAL_CONSTRAINTS
 
 __all__ = ["SphericalKMeans", "normalize_rows"]
@@ -123,7 +124,9 @@ class SphericalKMeans(BaseKMeans):
         self.random_state = random_state
         self.chunk_bytes = chunk_bytes
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> SphericalKMeans:
+    def fit(
+        self, X: Array, y: object = None, sample_weight: Array | None = None
+    ) -> SphericalKMeans:
         """Compute the spherical clustering of ``X``.
 
         Parameters
