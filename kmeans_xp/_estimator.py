@@ -203,7 +203,7 @@ class KMeans(BaseKMeans):
                     max_iter=int(self.max_iter),
                     tol=tol,
                     report=progress.reporter(data),
-                    step=self._step(data, algorithm),
+                    step=self._step(data, algorithm, inp.k),
                 )
                 progress.run_end(run, int(self.max_iter))
                 if best is None or run.inertia < best.inertia:
@@ -214,8 +214,9 @@ class KMeans(BaseKMeans):
         return self
 
     @staticmethod
-    def _step(data: Data, algorithm: Algorithm) -> Step:
-        if algorithm is Algorithm.HAMERLY and data.n > 1:
+    def _step(data: Data, algorithm: Algorithm, k: int) -> Step:
+        # one cluster: nothing to prune (and no second center to bound)
+        if algorithm is Algorithm.HAMERLY and k > 1:
             return HamerlyStep(data)
         return LloydStep(data)
 

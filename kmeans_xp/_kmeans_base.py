@@ -274,13 +274,26 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             )
 
     def _store(self, data: Data, run: RunResult, offset: Array | None, d: int) -> None:
-        """Fitted attributes in the input's namespace."""
+        """Fitted attributes in the input's namespace.
+
+        With a shift, the stored centers are ``c + offset`` and ``predict``
+        scores against ``(c + offset) - offset``, which rounding may leave a
+        hair away from ``c``: the labels and inertia are then recomputed for
+        exactly those centers, so ``labels_ == predict(X)`` even at exact ties.
+        """
         xp, sxp = data.xp, data.sxp
-        centers = run.centers if offset is None else run.centers + offset
+        labels, inertia = run.labels, run.inertia
+        centers = run.centers
+        if offset is not None:
+            centers = run.centers + offset
+            seen = centers - offset
+            if not bool(sxp.all(seen == run.centers)):
+                labels = _backend.persist(data.xp, assign(data, seen))
+                inertia, _ = inertia_and_sizes(data, seen, labels)
         self._offset = offset
         self.cluster_centers_ = centers if sxp is xp else xp.asarray(centers)
-        self.labels_ = run.labels
-        self.inertia_ = run.inertia
+        self.labels_ = labels
+        self.inertia_ = inertia
         self.n_iter_ = run.n_iter
         self.n_features_in_ = d
 

@@ -6,6 +6,7 @@ and a fallback written against the Array API standard alone.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -161,12 +162,55 @@ def _settle_ties(
     return xp.where(near, xp.take(exact, pos), a), thr
 
 
+@functools.cache
+def _jax_kernels() -> tuple[Any, Any]:
+    """``nearest_center`` and ``nearest_two`` compiled with ``jax.jit``.
+
+    JAX's eager mode compiles every operation for every new shape; here the
+    whole assignment of a chunk (product, best two, the exact settling of
+    near ties under ``lax.cond``) is one compiled function per chunk shape,
+    reused across iterations and restarts. The near ties are settled with the
+    same rule as the other backends (elementwise products in float64 when x64
+    is on), for the whole chunk but only when the chunk has one.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    def assign(Xb: Any, centers: Any, centers_t: Any, half_csq: Any, tie: Any) -> Any:
+        scores = half_csq[None, :] - jnp.matmul(Xb, centers_t)
+        big = jnp.finfo(scores.dtype).max
+        a = jnp.argmin(scores, axis=1)
+        ids = jnp.arange(scores.shape[1], dtype=a.dtype)
+        mine = ids[None, :] == a[:, None]
+        best = jnp.min(jnp.where(mine, scores, big), axis=1)
+        second = jnp.min(jnp.where(mine, big, scores), axis=1)
+        thr = best + tie
+        near = second <= thr
+
+        def exact(_: Any) -> Any:
+            hi = jnp.float64 if jax.config.read("jax_enable_x64") else Xb.dtype
+            Xh, C, h = Xb.astype(hi), centers.astype(hi), half_csq.astype(hi)
+            dots = jnp.sum(Xh[:, None, :] * C[None, :, :], axis=2)
+            cand = (scores <= thr[:, None]) | mine
+            settled = jnp.argmin(jnp.where(cand, h[None, :] - dots, jnp.finfo(hi).max), axis=1)
+            return jnp.where(near, settled.astype(a.dtype), a)
+
+        labels = jax.lax.cond(jnp.any(near), exact, lambda _: a, None)
+        moved = labels != a
+        return labels, jnp.where(moved, thr, best), jnp.where(moved, best, second)
+
+    nearest = jax.jit(lambda *args: assign(*args)[0])
+    return nearest, jax.jit(assign)
+
+
 def nearest_center(
     xp: Any, Xb: Any, centers: Any, centers_t: Any, half_csq: Any, *, tie: float
 ) -> Any:
     """Index of the smallest score ``half_csq - x.c`` per row (``half_csq`` is
     ``0.5*||c||^2`` for the Euclidean argmin); near ties settled exactly, exact
     ties to the first center."""
+    if is_jax_namespace(xp):
+        return _jax_kernels()[0](Xb, centers, centers_t, half_csq, tie)
     scores = _scores(xp, Xb, centers_t, half_csq)
     picks = _best_two(xp, scores)
     labels, _ = _settle_ties(xp, Xb, scores, picks, centers, half_csq, tie)
@@ -197,6 +241,8 @@ def nearest_two(
     (k >= 2). When a near tie is settled to another center than the
     product's first, that center's score is at most the compared bound, and
     the product's first is among the others."""
+    if is_jax_namespace(xp):
+        return _jax_kernels()[1](Xb, centers, centers_t, half_csq, tie)
     scores = _scores(xp, Xb, centers_t, half_csq)
     a, best, second = _best_two(xp, scores)
     labels, thr = _settle_ties(xp, Xb, scores, (a, best, second), centers, half_csq, tie)
