@@ -349,6 +349,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         k = int(centers.shape[0])
         itemsize = 8 if data.dtype == getattr(data.xp, "float64", None) else 4
         with memory_advice(data, k, self.chunk_bytes, output_bytes=data.n * k * itemsize):
+            _backend.reserve(data.xp, (data.n, k), data.dtype, data.device)
             return _transform(data, centers)
 
     def fit_transform(

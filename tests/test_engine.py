@@ -282,3 +282,77 @@ def test_import_is_quick_and_lazy():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+# ------------------------------------------------------ out of memory, weights
+def _overcommit_refuses_huge() -> bool:
+    try:
+        with open("/proc/sys/vm/overcommit_memory") as f:
+            return f.read().strip() in ("0", "2")
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "[enforce fail at alloc_cpu.cpp:121] . DefaultCPUAllocator: can't allocate memory: "
+        "you tried to allocate 80000000000 bytes. Error code 12 (Cannot allocate memory)",
+        "RESOURCE_EXHAUSTED: Out of memory allocating 80000000000 bytes.",
+        "Out of memory allocating 80000000000 bytes.",
+        "CUDA out of memory. Tried to allocate 74.51 GiB",
+    ],
+)
+def test_torch_and_jax_cpu_out_of_memory_are_recognised(message):
+    from kmeans_xp import _backend
+
+    assert _backend.is_out_of_memory(RuntimeError(message))
+    assert not _backend.is_out_of_memory(RuntimeError("shapes (3,2) and (4,) not aligned"))
+
+
+@pytest.mark.filterwarnings("ignore:Number of distinct clusters")
+@pytest.mark.skipif(
+    not _overcommit_refuses_huge(),
+    reason="the kernel may grant a huge allocation and then kill the process",
+)
+@pytest.mark.parametrize("cls", [MiniBatchKMeans, SphericalKMeans])
+def test_every_estimator_says_how_to_fit_when_out_of_memory(cls):
+    # one chunk of 2e6 x 1e4 float32 scores (76 GB)
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0.5, 1.0, size=(2_000_000, 2)).astype(np.float32)
+    init = rng.uniform(0.5, 1.0, size=(10_000, 2)).astype(np.float32)
+    kw = {"batch_size": 2_000_000} if cls is MiniBatchKMeans else {}
+    with pytest.raises(MemoryError, match=r"chunk_bytes=\d+"):
+        cls(10_000, init=init, max_iter=1, chunk_bytes=2**40, **kw).fit(X)
+
+
+@pytest.mark.skipif(
+    not _overcommit_refuses_huge(),
+    reason="the kernel may grant a huge allocation and then kill the process",
+)
+def test_transform_whose_output_cannot_fit_says_so():
+    # (2e6, 50_000) float32 distances: 400 GB, refused at once; a smaller
+    # chunk_bytes would not help, and the message says what would
+    rng = np.random.RandomState(0)
+    km = KMeans(4, random_state=0).fit(rng.uniform(size=(100, 2)))
+    km.cluster_centers_ = rng.uniform(size=(50_000, 2))  # as a fit with k=50_000 leaves it
+    X = rng.uniform(size=(2_000_000, 2))
+    with pytest.raises(MemoryError, match="transform fewer samples"):
+        km.transform(X)
+
+
+def test_minibatch_with_mostly_zero_weights():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 2)) + rng.integers(0, 3, size=(5000, 1)) * 6.0
+    w = np.zeros(5000)
+    w[rng.choice(5000, 40, replace=False)] = 1.0  # 40 of 5000 samples count
+    mbk = MiniBatchKMeans(3, batch_size=256, random_state=0).fit(X, sample_weight=w)
+    assert np.isfinite(mbk.cluster_centers_).all()
+    assert np.isfinite(mbk.inertia_)
+
+
+def test_random_init_with_fewer_positive_weights_than_clusters():
+    X = np.arange(20.0).reshape(10, 2)
+    w = np.r_[np.ones(3), np.zeros(7)]
+    with pytest.raises(ValueError, match="sample_weight"):
+        KMeans(5, init="random", random_state=0).fit(X, sample_weight=w)

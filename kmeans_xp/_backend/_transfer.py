@@ -17,6 +17,7 @@ __all__ = [
     "free_memory_bytes",
     "from_host",
     "is_out_of_memory",
+    "reserve",
     "rows_from_host",
     "synchronize",
     "to_host",
@@ -59,6 +60,18 @@ def rows_from_host(xp: Any, a: np.ndarray, like: Any, device: Any, dtype: Any) -
             a = a.astype(np.dtype(dtype))
         return da.from_array(a, chunks=(like.chunks[0],))
     return from_host(xp, a, device, dtype)
+
+
+def reserve(xp: Any, shape: tuple[int, ...], dtype: Any, device: Any) -> None:
+    """Fail fast (the library's out-of-memory error) when an array of ``shape``
+    cannot be allocated, before a pass computes it chunk by chunk: NumPy and
+    torch allocate uninitialised memory at no cost; elsewhere a no-op."""
+    if is_numpy_namespace(xp):
+        np.empty(shape, dtype=dtype)
+    elif is_torch_namespace(xp):
+        import torch
+
+        torch.empty(shape, dtype=dtype, device=device)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
