@@ -17,7 +17,8 @@ pyproject.toml has ``-m "not slow"``; ``.ci/run`` runs them in a second
 invocation: ``python -m pytest -q -ra -m slow``); ``slow_on(*names,
 when=...)`` makes a test slow on these backends only (and only for the
 parameters where ``when(params)`` is true): the default run keeps every test
-on its cheap backends, the slow run adds the expensive ones.
+on its cheap backends, the slow run adds the expensive ones. Outside
+``FULL_MATRIX_FILES``, JAX and Dask parametrizations are slow as a rule.
 """
 
 from __future__ import annotations
@@ -160,6 +161,14 @@ def skip_unless_selected(config: Any, *names: str) -> None:
         pytest.skip(f"backend(s) {', '.join(missing)} not selected by --backends")
 
 
+# JAX (its eager mode compiles every operation for every new shape) and Dask (a
+# scheduler round trip per pass) cost seconds a test: in the default run they
+# run the backend-agreement matrix and the engine's tests; every other test
+# runs on them in the slow set, which ``.ci/run`` runs too.
+EXPENSIVE_BACKENDS = ("jax", "dask")
+FULL_MATRIX_FILES = frozenset({"test_backends.py", "test_engine.py"})
+
+
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     selected = set(_selected(config))
@@ -173,6 +182,10 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
                 when = marker.kwargs.get("when", lambda p: True)
                 if params.get("backend") in marker.args and when(params):
                     item.add_marker(pytest.mark.slow)
+            if params.get("backend") in EXPENSIVE_BACKENDS and (
+                item.path.name not in FULL_MATRIX_FILES
+            ):
+                item.add_marker(pytest.mark.slow)
             continue
         # tests without the ``backend`` fixture (doctests included) run on
         # NumPy, or on the libraries their ``needs_backends`` marker names

@@ -459,7 +459,7 @@ def _farthest_block(b: Block, centers: Array, m: int, geometry: Geometry) -> Blo
 
 def _top(xp: Namespace, d2: Array, rows: Array, lab: Array, w: Array, m: int) -> tuple[Array, ...]:
     # the m largest costs, earliest sample first among equal costs
-    order = xp.argsort(d2, descending=True, stable=True)[:m]
+    order = xp.argsort(d2, descending=True, stable=True)[: min(m, int(d2.shape[0]))]
     return (
         xp.take(d2, order),
         xp.take(rows, order, axis=0),

@@ -189,7 +189,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             X, sample_weight, init if is_array_init(init) and not host_init else None
         )
         # only directions matter to the cosine geometry: rows of any scale are fine
-        X = check_data(xp, X, device, check_small=self._geometry is not Geometry.COSINE)
+        X = check_data(xp, X, device, check_scale=self._geometry is not Geometry.COSINE)
         n, d = int(X.shape[0]), int(X.shape[1])
         k = check_n_clusters(self.n_clusters, n, where)
         n_init = check_init_n_init(
@@ -242,7 +242,9 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             weight_scale=weight_scale,
         )
 
-    def _predict_data(self, X: Array, sample_weight: Array | None = None) -> tuple[Array, Data]:
+    def _predict_data(
+        self, X: Array, sample_weight: Array | None = None, *, working: bool = True
+    ) -> tuple[Array, Data]:
         """(centers in the data's frame, Data) for ``X`` against the fit."""
         self._check_fitted()
         centers = self.cluster_centers_
@@ -254,6 +256,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             dtype=centers.dtype,
             n_features=self.n_features_in_,
             estimator=type(self).__name__,
+            check_scale=self._geometry is not Geometry.COSINE,
         )
         X = _backend.prepare_rows(xp, X)
         sw = prepare_sample_weight(xp, sample_weight, int(X.shape[0]), X.dtype, device)
@@ -261,7 +264,37 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         data = self._make_data(xp, X, sw.array, device, offset, int(centers.shape[0]), sw.scale)
         if data.sxp is not xp:
             centers = data.sxp.asarray(_backend.to_host(xp, centers))
-        return (centers if offset is None else centers - offset), data
+        if not working:  # the returned centers themselves, shifted
+            offset = getattr(self, "_offset", None)
+            return (centers if offset is None else centers - offset), data
+        return self._working_centers(data.sxp, centers), data
+
+    def _working_centers(self, sxp: Namespace, centers: Array) -> Array:
+        """The fitted centers in the shifted frame the fit worked in.
+
+        ``cluster_centers_`` is ``c + offset``, rounded to the data's dtype
+        (at 1e8 in float32, to a multiple of 8); the fit's own ``c`` is kept
+        and used while it still matches, so ``predict``, ``score`` and
+        ``transform`` agree with ``labels_`` and ``inertia_`` exactly.
+        """
+        offset = getattr(self, "_offset", None)
+        if offset is None:
+            return centers
+        kept = getattr(self, "_shifted_centers", None)
+        if (
+            kept is not None
+            and kept.shape == centers.shape
+            and bool(sxp.all(kept + offset == centers))
+        ):
+            return kept
+        return centers - offset
+
+    def _set_centers(self, xp: Namespace, sxp: Namespace, centers: Array, offset: Any) -> None:
+        """Store centers found in the shifted frame (see ``_working_centers``)."""
+        self._offset = offset
+        self._shifted_centers = None if offset is None else centers
+        out = centers if offset is None else centers + offset
+        self.cluster_centers_ = out if sxp is xp else xp.asarray(out)
 
     # ------------------------------------------------------------- results
     def _warn_distinct(self, n_distinct: int, k: int) -> None:
@@ -274,26 +307,10 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             )
 
     def _store(self, data: Data, run: RunResult, offset: Array | None, d: int) -> None:
-        """Fitted attributes in the input's namespace.
-
-        With a shift, the stored centers are ``c + offset`` and ``predict``
-        scores against ``(c + offset) - offset``, which rounding may leave a
-        hair away from ``c``: the labels and inertia are then recomputed for
-        exactly those centers, so ``labels_ == predict(X)`` even at exact ties.
-        """
-        xp, sxp = data.xp, data.sxp
-        labels, inertia = run.labels, run.inertia
-        centers = run.centers
-        if offset is not None:
-            centers = run.centers + offset
-            seen = centers - offset
-            if not bool(sxp.all(seen == run.centers)):
-                labels = _backend.persist(data.xp, assign(data, seen))
-                inertia, _ = inertia_and_sizes(data, seen, labels)
-        self._offset = offset
-        self.cluster_centers_ = centers if sxp is xp else xp.asarray(centers)
-        self.labels_ = labels
-        self.inertia_ = inertia
+        """Fitted attributes in the input's namespace."""
+        self._set_centers(data.xp, data.sxp, run.centers, offset)
+        self.labels_ = run.labels
+        self.inertia_ = run.inertia
         self.n_iter_ = run.n_iter
         self.n_features_in_ = d
 
@@ -345,7 +362,9 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         distances : array of shape (n_samples, n_clusters)
         """
-        centers, data = self._predict_data(X)
+        # distances to ``cluster_centers_`` as returned (predict and score use
+        # the fit's own centers, which agree with ``labels_``)
+        centers, data = self._predict_data(X, working=False)
         k = int(centers.shape[0])
         itemsize = 8 if data.dtype == getattr(data.xp, "float64", None) else 4
         with memory_advice(data, k, self.chunk_bytes, output_bytes=data.n * k * itemsize):

@@ -450,20 +450,16 @@ class MiniBatchKMeans(BaseKMeans):
             if self.verbose:
                 how = "converged" if step + 1 < n_steps else "stopped at max_iter"
                 progress.say(f"{progress.tag()}: {how} after {step + 1} steps")
-            # the stored centers, and as predict will see them in the shifted frame
-            stored = centers if offset is None else centers + offset
-            seen = centers if offset is None else stored - offset
             labels: Array | None = None
             inertia = 0.0
             if self.compute_labels:
-                labels = assign(data, seen)
-                inertia, _ = inertia_and_sizes(data, seen, labels)
+                labels = assign(data, centers)
+                inertia, _ = inertia_and_sizes(data, centers, labels)
 
-        self._offset = offset
         self._stream = state
         self._rs = rs
         self._weight_scale = scale
-        self.cluster_centers_ = stored
+        self._set_centers(xp, xp, centers, offset)
         self.n_steps_ = step + 1
         self.n_iter_ = math.ceil(self.n_steps_ * batch / n)
         self.n_features_in_ = data.d
@@ -544,7 +540,7 @@ class MiniBatchKMeans(BaseKMeans):
             else:
                 w = sw.array if ratio == 1.0 else sw.array * ratio
             rs, offset, state = self._rs, self._offset, self._stream
-            centers = centers_out if offset is None else centers_out - offset
+            centers = self._working_centers(xp, centers_out)
             data = self._make_data(xp, Xc, w, device, offset, k, scale)
             n_steps = self.n_steps_
         with memory_advice(data, k, self.chunk_bytes), _backend.blas_one_thread:
@@ -554,18 +550,15 @@ class MiniBatchKMeans(BaseKMeans):
                 centers, state.counts, _ = reassign_small(
                     data, centers, state.counts, float(self.reassignment_ratio), rs
                 )
-            # the stored centers, and as predict will see them in the shifted frame
-            stored = centers if offset is None else centers + offset
-            seen = centers if offset is None else stored - offset
             labels: Array | None = None
             inertia = 0.0
             if self.compute_labels:
-                labels = assign(data, seen)
-                inertia, _ = inertia_and_sizes(data, seen, labels)
+                labels = assign(data, centers)
+                inertia, _ = inertia_and_sizes(data, centers, labels)
         if first:
             self._offset, self._rs, self._weight_scale = offset, rs, scale
         self._stream = state
-        self.cluster_centers_ = stored
+        self._set_centers(xp, xp, centers, offset)
         self.n_steps_ = n_steps + 1
         self.n_features_in_ = data.d
         if self.verbose:

