@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from . import _backend
-from ._assign import Data, chunk_size_for, column_mean_var, needs_offset
+from ._assign import Data, chunk_size_for
 from ._hamerly import HamerlyStep
-from ._init import init_random, kmeans_parallel
 from ._init import kmeans_plusplus as _kmeans_plusplus
-from ._kmeans_base import BaseKMeans, FitInput, Progress, memory_advice
-from ._lloyd import LloydStep, RunResult, Step, run_lloyd
+from ._kmeans_base import BaseKMeans
+from ._lloyd import LloydStep, Step
 from ._typing import Array, Namespace
 from ._validation import (
     KMEANS_CONSTRAINTS,
@@ -21,7 +19,6 @@ from ._validation import (
     check_n_clusters,
     check_random_state,
     get_namespace,
-    is_array_init,
     prepare_sample_weight,
 )
 
@@ -41,38 +38,6 @@ class Algorithm(enum.Enum):
         if name in ("hamerly", "elkan"):
             return cls.HAMERLY
         return cls.LLOYD
-
-
-class InitMethod(enum.Enum):
-    """How a run's initial centers are found."""
-
-    KMEANS_PLUSPLUS = "k-means++"
-    KMEANS_PARALLEL = "k-means||"
-    RANDOM = "random"
-    GIVEN = "given centers"
-
-    @classmethod
-    def resolve(cls, init: object, xp: Namespace) -> InitMethod:
-        if is_array_init(init):
-            return cls.GIVEN
-        method = cls(init)
-        # greedy k-means++ needs k passes over X: on Dask, k-means|| (5 passes)
-        if method is cls.KMEANS_PLUSPLUS and _backend.is_lazy(xp):
-            return cls.KMEANS_PARALLEL
-        return method
-
-
-def initial_centers(data: Data, inp: FitInput, method: InitMethod, progress: Progress) -> Array:
-    """One run's initial centers, in the data's frame (small namespace)."""
-    progress.init_start(method.value)
-    if method is InitMethod.GIVEN:
-        return inp.init if data.offset is None else inp.init - data.offset
-    if method is InitMethod.RANDOM:
-        return init_random(data, inp.k, inp.random_state)
-    if method is InitMethod.KMEANS_PARALLEL:
-        return kmeans_parallel(data, inp.k, inp.random_state)
-    centers, _ = _kmeans_plusplus(data, inp.k, inp.random_state, progress=progress.seeding)
-    return centers
 
 
 class KMeans(BaseKMeans):
@@ -180,43 +145,11 @@ class KMeans(BaseKMeans):
         -------
         self : KMeans
         """
-        inp = self._fit_input(X, sample_weight)
-        data = self._make_data(
-            inp.xp, inp.X, inp.weights, inp.device, None, inp.k, inp.weight_scale
-        )
-        mean, var = column_mean_var(data)
-        sxp = data.sxp
-        tol = float(sxp.mean(var)) * float(self.tol)
-        offset = mean if needs_offset(sxp, mean, var) else None
-        data = replace(data, offset=offset)
-        method = InitMethod.resolve(inp.init, inp.xp)
-        algorithm = Algorithm.resolve(self.algorithm, inp.k, inp.xp)
-        progress = Progress(self.verbose, inp.n_init, inp.k)
+        return self._fit_runs(X, sample_weight)
 
-        best: RunResult | None = None
-        with memory_advice(data, inp.k, self.chunk_bytes), _backend.blas_one_thread:
-            for _ in range(inp.n_init):
-                centers0 = initial_centers(data, inp, method, progress)
-                run = run_lloyd(
-                    data,
-                    centers0,
-                    max_iter=int(self.max_iter),
-                    tol=tol,
-                    report=progress.reporter(data),
-                    step=self._step(data, algorithm, inp.k),
-                )
-                progress.run_end(run, int(self.max_iter))
-                if best is None or run.inertia < best.inertia:
-                    best = run
-        assert best is not None
-        self._warn_distinct(best.n_nonempty, inp.k)
-        self._store(data, best, offset, data.d)
-        return self
-
-    @staticmethod
-    def _step(data: Data, algorithm: Algorithm, k: int) -> Step:
+    def _make_step(self, data: Data, k: int) -> Step:
         # one cluster: nothing to prune (and no second center to bound)
-        if algorithm is Algorithm.HAMERLY and k > 1:
+        if Algorithm.resolve(self.algorithm, k, data.xp) is Algorithm.HAMERLY and k > 1:
             return HamerlyStep(data)
         return LloydStep(data)
 

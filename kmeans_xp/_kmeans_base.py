@@ -9,12 +9,13 @@ and the distinct-clusters warning. Each estimator keeps only its own loop.
 
 from __future__ import annotations
 
+import enum
 import sys
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,12 +26,16 @@ from ._assign import (
     Geometry,
     assign,
     chunk_size_for,
+    column_mean_var,
     inertia_and_sizes,
+    needs_offset,
     unit_rows,
 )
 from ._assign import transform as _transform
 from ._base import BaseEstimator, ClusterMixin, TransformerMixin
-from ._lloyd import Report, RunResult
+from ._init import init_random, kmeans_parallel
+from ._init import kmeans_plusplus as _kmeans_plusplus
+from ._lloyd import LloydStep, Report, RunResult, Step, run_lloyd
 from ._typing import Array, Device, Namespace
 from ._validation import (
     ConvergenceWarning,
@@ -154,6 +159,38 @@ class FitInput:
     k: int
     n_init: int
     random_state: np.random.RandomState
+
+
+class InitMethod(enum.Enum):
+    """How a run's initial centers are found."""
+
+    KMEANS_PLUSPLUS = "k-means++"
+    KMEANS_PARALLEL = "k-means||"
+    RANDOM = "random"
+    GIVEN = "given centers"
+
+    @classmethod
+    def resolve(cls, init: object, xp: Namespace) -> InitMethod:
+        if is_array_init(init):
+            return cls.GIVEN
+        method = cls(init)
+        # greedy k-means++ needs k passes over X: on Dask, k-means|| (5 passes)
+        if method is cls.KMEANS_PLUSPLUS and _backend.is_lazy(xp):
+            return cls.KMEANS_PARALLEL
+        return method
+
+
+def initial_centers(data: Data, inp: FitInput, method: InitMethod, progress: Progress) -> Array:
+    """One run's initial centers, in the data's frame (small namespace)."""
+    progress.init_start(method.value)
+    if method is InitMethod.GIVEN:
+        return inp.init if data.offset is None else inp.init - data.offset
+    if method is InitMethod.RANDOM:
+        return init_random(data, inp.k, inp.random_state)
+    if method is InitMethod.KMEANS_PARALLEL:
+        return kmeans_parallel(data, inp.k, inp.random_state)
+    centers, _ = _kmeans_plusplus(data, inp.k, inp.random_state, progress=progress.seeding)
+    return centers
 
 
 class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -313,6 +350,47 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.inertia_ = run.inertia
         self.n_iter_ = run.n_iter
         self.n_features_in_ = d
+
+    # ------------------------------------------------------------- the runs
+    def _make_step(self, data: Data, k: int) -> Step:
+        """The iteration of a run (Lloyd's; KMeans may choose Hamerly's)."""
+        return LloydStep(data)
+
+    def _fit_runs(self, X: Array, sample_weight: Array | None) -> Any:
+        """``n_init`` Lloyd runs from successive initialisations; the lowest
+        inertia wins (KMeans and SphericalKMeans)."""
+        inp = self._fit_input(X, sample_weight)
+        data = self._make_data(
+            inp.xp, inp.X, inp.weights, inp.device, None, inp.k, inp.weight_scale
+        )
+        mean, var = column_mean_var(data)
+        sxp = data.sxp
+        tol = float(sxp.mean(var)) * float(self.tol)
+        offset = None
+        if self._geometry is Geometry.EUCLIDEAN and needs_offset(sxp, mean, var):
+            offset = mean
+            data = replace(data, offset=offset)
+        method = InitMethod.resolve(inp.init, inp.xp)
+        progress = Progress(self.verbose, inp.n_init, inp.k)
+        best: RunResult | None = None
+        with memory_advice(data, inp.k, self.chunk_bytes), _backend.blas_one_thread:
+            for _ in range(inp.n_init):
+                centers0 = initial_centers(data, inp, method, progress)
+                run = run_lloyd(
+                    data,
+                    centers0,
+                    max_iter=int(self.max_iter),
+                    tol=tol,
+                    report=progress.reporter(data),
+                    step=self._make_step(data, inp.k),
+                )
+                progress.run_end(run, int(self.max_iter))
+                if best is None or run.inertia < best.inertia:
+                    best = run
+        assert best is not None
+        self._warn_distinct(best.n_nonempty, inp.k)
+        self._store(data, best, offset, data.d)
+        return self
 
     # ------------------------------------------------------------ after fit
     def predict(self, X: Array, sample_weight: Array | None = None) -> Array:

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from . import _backend
-from ._assign import Geometry, column_mean_var, unit_rows
-from ._kmeans_base import BaseKMeans, Progress, memory_advice
-from ._lloyd import LloydStep, RunResult, run_lloyd
+from ._assign import Geometry, unit_rows
+from ._kmeans_base import BaseKMeans
 from ._typing import Array
 from ._validation import SPHERICAL_CONSTRAINTS
 
@@ -141,32 +139,4 @@ class SphericalKMeans(BaseKMeans):
         -------
         self : SphericalKMeans
         """
-        from ._estimator import InitMethod, initial_centers
-
-        inp = self._fit_input(X, sample_weight)
-        data = self._make_data(
-            inp.xp, inp.X, inp.weights, inp.device, None, inp.k, inp.weight_scale
-        )
-        _, var = column_mean_var(data)
-        tol = float(data.sxp.mean(var)) * float(self.tol)
-        method = InitMethod.resolve(inp.init, inp.xp)
-        progress = Progress(self.verbose, inp.n_init, inp.k)
-        best: RunResult | None = None
-        with memory_advice(data, inp.k, self.chunk_bytes), _backend.blas_one_thread:
-            for _ in range(inp.n_init):
-                centers0 = initial_centers(data, inp, method, progress)
-                run = run_lloyd(
-                    data,
-                    centers0,
-                    max_iter=int(self.max_iter),
-                    tol=tol,
-                    report=progress.reporter(data),
-                    step=LloydStep(data),
-                )
-                progress.run_end(run, int(self.max_iter))
-                if best is None or run.inertia < best.inertia:
-                    best = run
-        assert best is not None
-        self._warn_distinct(best.n_nonempty, inp.k)
-        self._store(data, best, None, data.d)
-        return self
+        return self._fit_runs(X, sample_weight)
