@@ -187,6 +187,14 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             ):
                 item.add_marker(pytest.mark.slow)
             continue
+        # a test that takes a library by name as a parameter (subprocess
+        # checks): JAX and Dask are slow there too
+        callspec = getattr(item, "callspec", None)
+        named = [] if callspec is None else callspec.params.values()
+        if item.path.name not in FULL_MATRIX_FILES and any(
+            isinstance(v, str) and v in EXPENSIVE_BACKENDS for v in named
+        ):
+            item.add_marker(pytest.mark.slow)
         # tests without the ``backend`` fixture (doctests included) run on
         # NumPy, or on the libraries their ``needs_backends`` marker names
         marker = item.get_closest_marker("needs_backends")

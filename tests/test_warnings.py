@@ -69,6 +69,7 @@ def _env():
     return env
 
 
+@pytest.mark.slow  # a fresh interpreter compiling JAX: half a minute
 def test_no_warning_on_jax_float32_without_x64():
     pytest.importorskip("jax")
     script = textwrap.dedent(
