@@ -82,6 +82,15 @@ class Block:
         """Some raw rows of this block, prepared as ``X`` is."""
         return prepare_block(self.xp, raw_rows, self.geometry, self.offset)
 
+    def rows_at(self, idx: Array) -> Array:
+        """The prepared rows at ``idx``: gathered, then prepared (only those
+        rows' work); on libraries that compile per shape (JAX), the whole
+        block is prepared once and gathered from (one shape, not one per
+        subset size)."""
+        if _backend.prefers_static_shapes(self.xp):
+            return self.xp.take(self.X, idx, axis=0)
+        return self.prepare(self.xp.take(self.raw, idx, axis=0))
+
     @property
     def n(self) -> int:
         return int(self.raw.shape[0])

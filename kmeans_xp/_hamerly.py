@@ -108,11 +108,11 @@ def _score_rows(
     parts = []
     for s in range(0, count, piece):
         e = min(count, s + piece)
-        raw = b.raw[s:e, ...] if idx is None else xp.take(b.raw, idx[s:e], axis=0)
+        rows = b.prepare(b.raw[s:e, ...]) if idx is None else b.rows_at(idx[s:e])
         parts.append(
             _backend.nearest_two(
                 xp,
-                b.prepare(raw),
+                rows,
                 sc.centers,
                 sc.centers_t,
                 sc.half_csq,

@@ -139,7 +139,7 @@ def _pp_gain_block(b: Block, C2t: Any, csq: Any, reach: Any, keep: Any) -> Block
         gain = _gain(xp, b.X, closest_b - xsq_b, C2t, csq)
         w, need = wb, None
     elif count:
-        Xs = b.prepare(xp.take(b.raw, idx, axis=0))
+        Xs = b.rows_at(idx)
         gain = _gain(xp, Xs, xp.take(closest_b - xsq_b, idx), C2t, csq)
         valid = xp.arange(count_padded(idx), device=_backend.device_of(idx)) < count
         w = xp.astype(valid, gain.dtype)
@@ -198,7 +198,7 @@ def _pp_update_block(b: Block, c: Any, reach: Any, new_id: Any) -> BlockOut:
         need = xp.take(reach, owner_b) < closest_b
     idx, count = _backend.nonzero_rows(xp, need)
     if count:
-        Xs = b.prepare(xp.take(b.raw, idx, axis=0))
+        Xs = b.rows_at(idx)
         cl = xp.take(closest_b, idx)
         d2 = _sq_dists(xp, Xs, xp.take(xsq_b, idx), c)[:, 0]
         closer = d2 < cl
@@ -366,7 +366,7 @@ def _select_block(b: Block, scale: Any) -> BlockOut:
     xp, wb, closest_b = b.xp, b.weights, b.rows["closest"]
     p = closest_b * float(scale) if wb is None else closest_b * wb * float(scale)
     idx = xp.nonzero(b.rows["u"] < p)[0]
-    return BlockOut((), (b.prepare(xp.take(b.raw, idx, axis=0)),))
+    return BlockOut((), (b.rows_at(idx),))
 
 
 def _concat_rows(xp: Any, a: Any, b: Any) -> Any:
