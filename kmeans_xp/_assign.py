@@ -487,6 +487,7 @@ def _merge_top(
 class Farthest(NamedTuple):
     """Samples farthest from their assigned center, farthest first."""
 
+    costs: Array
     rows: Array
     labels: Array
     weights: Array
@@ -494,13 +495,26 @@ class Farthest(NamedTuple):
 
 def farthest(data: Data, centers: Array, labels: Array, m: int) -> Farthest:
     """The m (prepared) samples of largest cost against their assigned center."""
-    _, (_, rows, lab, w) = data.with_columns(3 * data.d).map(
+    _, (cost, rows, lab, w) = data.with_columns(3 * data.d).map(
         _farthest_block,
         {"labels": labels},
         (centers, m, data.geometry),
         combine=partial(_merge_top, m=m),
     )
-    return Farthest(rows, lab, w)
+    return Farthest(cost, rows, lab, w)
+
+
+def on_center_cost(data: Data) -> float:
+    """A cost at most this is rounding: the sample sits on its center.
+
+    A center is a weighted mean, off by a few units in the last place of the
+    largest sample; the cost of a sample on it is the square of that
+    (Euclidean), or the rounding of ``1 - x.c`` for unit rows (cosine).
+    """
+    eps = float(data.sxp.finfo(data.dtype).eps)
+    if data.geometry is Geometry.COSINE:
+        return (data.d + 2) * eps
+    return data.d * (32.0 * eps * max_row_norm(data)) ** 2
 
 
 def _transform_block(b: Block, centers_t: Array, csq: Array, geometry: Geometry) -> BlockOut:

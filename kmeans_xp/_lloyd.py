@@ -13,7 +13,16 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from . import _backend
-from ._assign import Data, Geometry, PassResult, assign, farthest, inertia_and_sizes, lloyd_pass
+from ._assign import (
+    Data,
+    Geometry,
+    PassResult,
+    assign,
+    farthest,
+    inertia_and_sizes,
+    lloyd_pass,
+    on_center_cost,
+)
 from ._typing import Array, Namespace
 
 # report(n_iter, labels, centers the labels were computed for, center shift)
@@ -70,8 +79,9 @@ def new_centers(data: Data, old: Array, labels: Array, sums: Array, counts: Arra
     """
     sxp = data.sxp
     n_empty = int(sxp.sum(sxp.astype(counts == 0, data.index_dtype)))
+    relocated = False
     if n_empty:
-        sums, counts = relocate_empty(data, old, labels, sums, counts, n_empty)
+        sums, counts, relocated = relocate_empty(data, old, labels, sums, counts, n_empty)
     filled = counts > 0
     if data.geometry is Geometry.COSINE:
         unit, ok = unit_sums(sxp, sums)
@@ -79,12 +89,12 @@ def new_centers(data: Data, old: Array, labels: Array, sums: Array, counts: Arra
     else:
         safe = sxp.where(filled, counts, sxp.ones_like(counts))
         centers = sxp.where(filled[:, None], sums / safe[:, None], old)
-    return Update(centers, bool(n_empty))
+    return Update(centers, relocated)
 
 
 def relocate_empty(
     data: Data, old: Array, labels: Array, sums: Array, counts: Array, n_empty: int
-) -> tuple[Array, Array]:
+) -> tuple[Array, Array, bool]:
     """Give each empty cluster one of the samples farthest from its center.
 
     As scikit-learn does: the samples of largest cost against their own (old)
@@ -93,10 +103,17 @@ def relocate_empty(
     from. A sample of zero weight, or the last weight of its cluster, is not
     moved (it would leave a cluster empty or centered on nothing). Empty
     clusters are rare, so this runs on the host with a few tiny transfers.
+    A sample whose cost is rounding (it sits on its center) is not moved:
+    the empty clusters take its cluster's center instead. scikit-learn moves
+    it, which gives the same duplicate center up to the rounding of the
+    donor's new mean, and that rounding can send the samples back and forth
+    between the copies for ever. Returns the sums, the counts, and whether
+    a sample moved.
     """
     sxp = data.sxp
     m = min(data.n, n_empty + int(counts.shape[0]))
     far = farthest(data, old, labels, m)
+    cost_h = _backend.to_host(sxp, far.costs)
     rows_h = _backend.to_host(sxp, far.rows)
     labels_h = _backend.to_host(sxp, far.labels)
     w_h = _backend.to_host(sxp, far.weights)
@@ -105,8 +122,18 @@ def relocate_empty(
     empty = list(np.flatnonzero(counts_h == 0))
     # what is left of a cluster below this share of its weight is rounding
     floor = np.sqrt(np.finfo(counts_h.dtype).eps) * counts_h
+    negligible = on_center_cost(data)
+    moved = False
     for i in range(rows_h.shape[0]):
         if not empty:
+            break
+        if not cost_h[i] > negligible:
+            # the rest sit on their centers: moving one would only duplicate
+            # its center, so the empty clusters take that center (the same
+            # sums, so the same mean to the last bit) and no sample moves
+            for new_id in empty:
+                sums_h[new_id] = sums_h[labels_h[i]]
+                counts_h[new_id] = counts_h[labels_h[i]]
             break
         old_id = labels_h[i]
         if not w_h[i] > 0 or counts_h[old_id] - w_h[i] <= floor[old_id]:
@@ -116,9 +143,11 @@ def relocate_empty(
         counts_h[old_id] -= w_h[i]
         sums_h[new_id] = rows_h[i] * w_h[i]
         counts_h[new_id] = w_h[i]
+        moved = True
     return (
         _backend.from_host(sxp, sums_h, data.device, sums.dtype),
         _backend.from_host(sxp, counts_h, data.device, counts.dtype),
+        moved,
     )
 
 

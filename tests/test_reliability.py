@@ -315,6 +315,27 @@ def test_relocation_never_empties_the_donor_cluster(backend, weighted):
             assert np.any(np.all(np.abs(X - c) <= ulp, axis=1)), centers
 
 
+@pytest.mark.backends("numpy")
+@pytest.mark.filterwarnings("ignore:Number of distinct clusters")
+@pytest.mark.parametrize("chunk_bytes", [None, 64, 128, 256])
+def test_empty_clusters_of_duplicates_do_not_oscillate(backend, chunk_bytes):
+    # found on Dask (uneven blocks): 19 equal rows, k=5 with three seeds on
+    # them. The empty clusters took a sample that sits on its center; the
+    # donor's new mean then differed from it in the last bit, so the samples
+    # went back and forth between the copies until max_iter. Block sums in
+    # another order (chunk_bytes) give the same rounding on NumPy.
+    X = np.array([[0.0, 1.0]] + [[1.0, 1.0]] * 19, dtype=np.float32)
+    w = np.ones(20, dtype=np.float32)
+    w[4], w[5] = 2.0, 4.0
+    init = np.array([[1, 1], [0, 1], [1, 1], [1, 1], [1, 1]], dtype=np.float32)
+    km = KMeans(5, init=init, n_init=1, tol=0.0, chunk_bytes=chunk_bytes)
+    km.fit(X, sample_weight=w)
+    assert km.n_iter_ <= 3
+    centers = km.cluster_centers_.astype(np.float64)
+    np.testing.assert_allclose(centers[km.labels_], X, atol=4 * np.finfo(np.float32).eps)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+
+
 def _overcommit_refuses_huge() -> bool:
     try:
         with open("/proc/sys/vm/overcommit_memory") as f:
