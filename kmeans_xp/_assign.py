@@ -378,9 +378,15 @@ def row_costs(xp: Namespace, Xb: Array, centers: Array, labels: Array, geometry:
 def _lloyd_block(b: Block, sc: Scoring) -> BlockOut:
     xp = b.xp
     k = int(sc.centers.shape[0])
+    old = b.rows["labels"]
+    fused = _backend.lloyd_chunk(
+        xp, b.X, b.weights, old, sc.centers, sc.centers_t, sc.half_csq, tie=sc.tie
+    )
+    if fused is not None:
+        lab, sums, counts, changed = fused
+        return BlockOut((lab,), (sums, counts, changed))
     lab = block_assign(xp, b.X, sc)
     sums, counts = block_update(xp, b.X, b.weights, lab, k)
-    old = b.rows["labels"]
     if old is None:
         changed = int(lab.shape[0])
     else:

@@ -18,9 +18,11 @@ from array_api_compat import (
     is_torch_namespace,
 )
 
+from . import _compiled
 from ._capabilities import device_of
 
 __all__ = [
+    "lloyd_chunk",
     "nearest_center",
     "nearest_two",
     "nonzero_rows",
@@ -211,10 +213,37 @@ def nearest_center(
     ties to the first center."""
     if is_jax_namespace(xp):
         return _jax_kernels()[0](Xb, centers, centers_t, half_csq, tie)
+    if _compiled_applies(xp, Xb):
+        return _compiled.nearest_rows(Xb, centers, centers_t, half_csq, tie)
     scores = _scores(xp, Xb, centers_t, half_csq)
     picks = _best_two(xp, scores)
     labels, _ = _settle_ties(xp, Xb, scores, picks, centers, half_csq, tie)
     return labels
+
+
+def _compiled_applies(xp: Any, Xb: Any) -> bool:
+    return is_numpy_namespace(xp) and isinstance(Xb, np.ndarray) and _compiled.available()
+
+
+def lloyd_chunk(
+    xp: Any,
+    Xb: Any,
+    weights: Any,
+    old: Any,
+    centers: Any,
+    centers_t: Any,
+    half_csq: Any,
+    *,
+    tie: float,
+) -> tuple[Any, Any, Any, Any] | None:
+    """One Lloyd pass over a chunk in one compiled loop, where the backend
+    has one (NumPy with Numba): labels (``nearest_center``), per-cluster
+    sums and weights (``segment_sum``, ``segment_count``) and the number of
+    labels that differ from ``old`` (all of them when ``old`` is None).
+    None where there is no such loop: the caller composes the primitives."""
+    if not _compiled_applies(xp, Xb):
+        return None
+    return _compiled.lloyd_rows(Xb, weights, old, centers, centers_t, half_csq, tie)
 
 
 def products_by_column(xp: Any, Xb: Any, Ct: Any) -> Any:

@@ -1,0 +1,166 @@
+"""Compiled loops for NumPy (Numba), used when Numba is installed.
+
+A Lloyd pass over a chunk is one product (BLAS) and then a handful of
+passes over the (rows, k) scores: the best two scores, the near-tie test,
+the label changes, the per-cluster sums and weights. At small k and d those
+passes, not the product, are the time. Here they are one compiled loop over
+the rows, with exactly the rule of the array code in ``_kernels``:
+
+- the best and the second-best computed score of each row (first index
+  among equal scores);
+- a row whose second-best score is within ``tie`` of its best is settled by
+  the elementwise scores ``h - x.c`` in float64 over the centers within the
+  bound (and the computed best), first index among equal values;
+- per-cluster sums accumulated in the data's dtype in sample order (what
+  ``scipy.sparse`` one-hot products give), weight totals in float64 (what
+  ``np.bincount`` gives).
+
+Numba is optional (``pip install kmeans_xp[fast]``); without it, or with
+``KMEANS_XP_COMPILED=0`` in the environment, ``available()`` is False and the
+array code runs. ``force`` switches it in tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["available", "lloyd_rows", "nearest_rows"]
+
+_FORCE: bool | None = None
+
+
+def force(on: bool | None) -> None:
+    """Tests: True/False to force the compiled loops on/off, None for the default."""
+    global _FORCE
+    _FORCE = on
+
+
+@functools.cache
+def _numba() -> Any:
+    if os.environ.get("KMEANS_XP_COMPILED", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba
+
+
+def available() -> bool:
+    if _FORCE is not None:
+        return _FORCE and _numba() is not None
+    return _numba() is not None
+
+
+@functools.cache
+def _kernels() -> tuple[Any, Any]:
+    numba = _numba()
+    jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+
+    @jit
+    def settle(scores: Any, X: Any, C: Any, half: Any, tie: Any, out: Any) -> None:
+        # labels of every row into ``out``: best computed score, near ties exact
+        m, k = scores.shape
+        d = X.shape[1]
+        for i in range(m):
+            a = 0
+            best = scores[i, 0]
+            second = np.inf
+            for j in range(1, k):
+                s = scores[i, j]
+                if s < best:
+                    second = best
+                    best = s
+                    a = j
+                elif s < second:
+                    second = s
+            thr = best + tie
+            if k > 1 and second <= thr:
+                lab = a
+                low = np.inf
+                for j in range(k):
+                    if scores[i, j] <= thr or j == a:
+                        dot = 0.0
+                        for t in range(d):
+                            dot += np.float64(X[i, t]) * np.float64(C[j, t])
+                        v = np.float64(half[j]) - dot
+                        if v < low:
+                            low = v
+                            lab = j
+                a = lab
+            out[i] = a
+
+    @jit
+    def accumulate(X: Any, w: Any, labels: Any, old: Any, sums: Any, counts: Any) -> int:
+        # per-cluster sums (data dtype, sample order) and weights (float64),
+        # and how many labels differ from ``old`` (empty ``old``: all)
+        m, d = X.shape
+        weighted = w.shape[0] == m
+        compare = old.shape[0] == m
+        changed = 0 if compare else m
+        for i in range(m):
+            lab = labels[i]
+            if compare and old[i] != lab:
+                changed += 1
+            if weighted:
+                wi = w[i]
+                for t in range(d):
+                    sums[lab, t] += wi * X[i, t]
+                counts[lab] += np.float64(wi)
+            else:
+                for t in range(d):
+                    sums[lab, t] += X[i, t]
+                counts[lab] += 1.0
+        return changed
+
+    return settle, accumulate
+
+
+def _scores(Xb: np.ndarray, centers_t: np.ndarray, half_csq: np.ndarray) -> np.ndarray:
+    scores = np.matmul(Xb, centers_t)
+    np.subtract(half_csq, scores, out=scores)
+    return scores
+
+
+def nearest_rows(
+    Xb: np.ndarray, centers: np.ndarray, centers_t: np.ndarray, half_csq: np.ndarray, tie: float
+) -> np.ndarray:
+    """``_kernels.nearest_center`` for NumPy arrays, compiled."""
+    settle, _ = _kernels()
+    scores = _scores(Xb, centers_t, half_csq)
+    out = np.empty(Xb.shape[0], dtype=np.int64)
+    # the bound in the scores' dtype, as NumPy's ``best + tie`` rounds it
+    settle(scores, Xb, centers, half_csq, scores.dtype.type(tie), out)
+    return out
+
+
+def lloyd_rows(
+    Xb: np.ndarray,
+    w: np.ndarray | None,
+    old: np.ndarray | None,
+    centers: np.ndarray,
+    centers_t: np.ndarray,
+    half_csq: np.ndarray,
+    tie: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """A Lloyd pass over one chunk: labels, per-cluster sums (data dtype),
+    weights (data dtype) and the number of changed labels."""
+    _, accumulate = _kernels()
+    labels = nearest_rows(Xb, centers, centers_t, half_csq, tie)
+    k, d = centers.shape
+    sums = np.zeros((k, d), dtype=Xb.dtype)
+    counts = np.zeros(k, dtype=np.float64)
+    empty = np.empty(0, dtype=Xb.dtype)
+    changed = accumulate(
+        Xb,
+        empty if w is None else w,
+        labels,
+        np.empty(0, dtype=labels.dtype) if old is None else old,
+        sums,
+        counts,
+    )
+    return labels, sums, counts.astype(Xb.dtype), int(changed)

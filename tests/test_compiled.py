@@ -1,0 +1,123 @@
+"""The compiled loops (Numba, NumPy only) give what the array code gives."""
+
+from __future__ import annotations
+
+import array_api_compat.numpy as xp
+import numpy as np
+import pytest
+
+from kmeans_xp import KMeans, SphericalKMeans
+from kmeans_xp._backend import _compiled, _kernels
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture
+def compiled_off():
+    _compiled.force(False)
+    yield
+    _compiled.force(None)
+
+
+def _both(fn):
+    _compiled.force(False)
+    try:
+        off = fn()
+    finally:
+        _compiled.force(None)
+    _compiled.force(True)
+    try:
+        on = fn()
+    finally:
+        _compiled.force(None)
+    return off, on
+
+
+def _hard_case(dtype, rng, n=3000, d=3, k=9):
+    # integer grid points and centers on the grid: many exact ties, and near
+    # ties after an offset that makes the products round
+    X = rng.integers(-4, 5, size=(n, d)).astype(dtype) + dtype(1000.25)
+    C = rng.integers(-4, 5, size=(k, d)).astype(dtype) + dtype(1000.25)
+    C[1] = C[0]  # an exact duplicate
+    return X, C
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("tie", [0.0, 1e-3, 10.0])
+def test_nearest_center_matches_array_code(dtype, tie):
+    rng = np.random.default_rng(0)
+    X, C = _hard_case(dtype, rng)
+    Ct = np.ascontiguousarray(C.T)
+    half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
+    off, on = _both(lambda: _kernels.nearest_center(xp, X, C, Ct, half, tie=tie))
+    assert on.dtype == off.dtype
+    np.testing.assert_array_equal(on, off)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("with_old", [False, True])
+def test_lloyd_chunk_matches_the_primitives(dtype, weighted, with_old):
+    rng = np.random.default_rng(1)
+    X, C = _hard_case(dtype, rng)
+    X = X + rng.standard_normal(X.shape).astype(dtype)
+    Ct = np.ascontiguousarray(C.T)
+    half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
+    w = rng.uniform(0.1, 3.0, size=X.shape[0]).astype(dtype) if weighted else None
+    old = rng.integers(0, C.shape[0], size=X.shape[0]) if with_old else None
+    _compiled.force(True)
+    try:
+        lab, sums, counts, changed = _kernels.lloyd_chunk(xp, X, w, old, C, Ct, half, tie=1e-2)
+    finally:
+        _compiled.force(None)
+    _compiled.force(False)
+    try:
+        assert _kernels.lloyd_chunk(xp, X, w, old, C, Ct, half, tie=1e-2) is None
+        ref = _kernels.nearest_center(xp, X, C, Ct, half, tie=1e-2)
+    finally:
+        _compiled.force(None)
+    k = C.shape[0]
+    np.testing.assert_array_equal(lab, ref)
+    ref_sums = _kernels.segment_sum(xp, X, ref, k, w)
+    ref_counts = _kernels.segment_count(xp, ref, k, w, X.dtype)
+    assert sums.dtype == ref_sums.dtype and counts.dtype == ref_counts.dtype
+    np.testing.assert_array_equal(sums, ref_sums)  # same order, same rounding
+    np.testing.assert_array_equal(counts, ref_counts)
+    assert changed == (X.shape[0] if old is None else int(np.sum(ref != old)))
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fit_is_the_same_with_and_without_compiled_loops(algorithm, dtype):
+    rng = np.random.default_rng(2)
+    X = (rng.standard_normal((4000, 5)) + 1e3 * (rng.integers(0, 6, 4000)[:, None])).astype(dtype)
+    X[::7] = X[0]  # duplicates: exact ties
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+
+    def fit():
+        km = KMeans(12, random_state=0, n_init=2, algorithm=algorithm, chunk_bytes=2**16)
+        return km.fit(X, sample_weight=w)
+
+    off, on = _both(fit)
+    np.testing.assert_array_equal(on.labels_, off.labels_)
+    np.testing.assert_array_equal(on.cluster_centers_, off.cluster_centers_)
+    assert on.n_iter_ == off.n_iter_ and on.inertia_ == off.inertia_
+
+
+def test_spherical_is_the_same_with_and_without_compiled_loops():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3000, 6)).astype(np.float32)
+    off, on = _both(lambda: SphericalKMeans(7, random_state=0).fit(X))
+    np.testing.assert_array_equal(on.labels_, off.labels_)
+    np.testing.assert_array_equal(on.cluster_centers_, off.cluster_centers_)
+
+
+def test_environment_switch_turns_the_loops_off(monkeypatch):
+    monkeypatch.setenv("KMEANS_XP_COMPILED", "0")
+    _compiled._numba.cache_clear()
+    try:
+        assert not _compiled.available()
+    finally:
+        monkeypatch.delenv("KMEANS_XP_COMPILED")
+        _compiled._numba.cache_clear()
+    assert _compiled.available()
