@@ -23,6 +23,7 @@ _LAZY = {
     "MiniBatchKMeans": "._minibatch",
     "NotFittedError": "._validation",
     "SphericalKMeans": "._spherical",
+    "k_means": "._estimator",
     "kmeans_plusplus": "._estimator",
 }
 
@@ -33,11 +34,12 @@ __all__ = [
     "MiniBatchKMeans",
     "NotFittedError",
     "SphericalKMeans",
+    "k_means",
     "kmeans_plusplus",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from ._estimator import KMeans, kmeans_plusplus
+    from ._estimator import KMeans, k_means, kmeans_plusplus
     from ._minibatch import MiniBatchKMeans
     from ._spherical import SphericalKMeans
     from ._validation import ConvergenceWarning, InvalidParameterError, NotFittedError

@@ -1,4 +1,4 @@
-"""KMeans and kmeans_plusplus: the n_init loop over Lloyd or Hamerly runs."""
+"""KMeans, k_means and kmeans_plusplus: the n_init loop over Lloyd or Hamerly runs."""
 
 from __future__ import annotations
 
@@ -13,13 +13,16 @@ from ._kmeans_base import BaseKMeans
 from ._lloyd import LloydStep, Step
 from ._typing import Array, Namespace
 from ._validation import (
+    K_MEANS_FUNCTION_CONSTRAINTS,
     KMEANS_CONSTRAINTS,
+    as_array,
     check_data,
     check_int,
     check_n_clusters,
     check_random_state,
     get_namespace,
     prepare_sample_weight,
+    validate_params,
 )
 
 
@@ -50,17 +53,26 @@ class KMeans(BaseKMeans):
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    init : {"k-means++", "k-means||", "random"} or array of shape (n_clusters, n_features)
+    init : {"k-means++", "k-means||", "random"}, callable or array of shape \
+            (n_clusters, n_features), default="k-means++"
         Initialisation: greedy k-means++, k-means|| (scalable k-means++: a few
         oversampling passes over the data, then weighted k-means++ on the
-        candidates), k samples drawn at random, or the given centers (an array
-        of the same library and device as ``X``; for a Dask ``X``, a NumPy
-        array is accepted too). For Dask arrays "k-means++" is replaced by
-        "k-means||", which needs 5 passes over the data instead of n_clusters;
-        for greedy k-means++ on Dask, pass ``kmeans_plusplus(X, k)[0]``.
+        candidates), k samples drawn at random, a callable, or the given
+        centers (an array of the same library and device as ``X``; for a Dask
+        ``X``, a NumPy array is accepted too). For Dask arrays "k-means++" is
+        replaced by "k-means||", which needs 5 passes over the data instead of
+        n_clusters; for greedy k-means++ on Dask, pass
+        ``kmeans_plusplus(X, k)[0]``. A callable is called once per
+        initialisation as scikit-learn calls it,
+        ``init(X, n_clusters, random_state=random_state)``, with ``X`` as
+        validated (the input's library, device and floating dtype; not
+        centered) and the estimator's ``numpy.random.RandomState``; it returns
+        the centers, an array of ``X``'s library or a NumPy array, checked
+        like an ``init`` array (shape, finite values).
     n_init : "auto" or int, default="auto"
         Number of initialisations; the run with the lowest inertia is kept.
-        "auto" means 1 for k-means++, k-means|| or an array, 10 for random.
+        "auto" means 1 for k-means++, k-means|| or an array, 10 for random or
+        a callable.
     max_iter : int, default=300
         Maximum number of iterations of one run.
     tol : float, default=1e-4
@@ -70,6 +82,10 @@ class KMeans(BaseKMeans):
         Print one line per iteration (inertia, center shift, elapsed) on stderr.
     random_state : None, int or numpy.random.RandomState
         Seed of the host random number generator.
+    copy_x : bool, default=True
+        Accepted for scikit-learn compatibility; no effect. ``X`` is never
+        modified (scikit-learn centers it in place when False; here the
+        centering is done inside each chunk of every pass).
     algorithm : {"lloyd", "hamerly", "auto"}, default="lloyd"
         The iteration used. "hamerly" keeps per-sample distance bounds and skips
         the samples that cannot change cluster: the same labels and centers as
@@ -91,6 +107,9 @@ class KMeans(BaseKMeans):
         Weighted sum of squared distances of samples to their closest center.
     n_iter_ : int
     n_features_in_ : int
+    feature_names_in_ : ndarray of str, shape (n_features_in_,)
+        The column names of ``X``, when fitted on a data frame whose column
+        names are all strings.
 
     Examples
     --------
@@ -116,6 +135,7 @@ class KMeans(BaseKMeans):
         tol: float = 1e-4,
         verbose: int = 0,
         random_state: Any = None,
+        copy_x: bool = True,
         algorithm: str = "lloyd",
         chunk_bytes: int | None = None,
     ) -> None:
@@ -126,6 +146,7 @@ class KMeans(BaseKMeans):
         self.tol = tol
         self.verbose = verbose
         self.random_state = random_state
+        self.copy_x = copy_x
         self.algorithm = algorithm
         self.chunk_bytes = chunk_bytes
 
@@ -166,8 +187,10 @@ def kmeans_plusplus(
     """Greedy k-means++ seeding, as scikit-learn's ``kmeans_plusplus``.
 
     Returns ``(centers, indices)`` in the namespace and on the device of ``X``.
-    ``x_squared_norms`` is accepted for scikit-learn compatibility and not
-    used (the norms are computed chunk by chunk as needed).
+    ``x_squared_norms`` (array of shape (n_samples,), default None) is
+    accepted for scikit-learn compatibility and not used: its length is
+    checked, with scikit-learn's message, and the norms are computed chunk by
+    chunk as needed. ``X`` is never modified.
 
     Examples
     --------
@@ -184,6 +207,14 @@ def kmeans_plusplus(
     k = check_n_clusters(n_clusters, n)
     if n_local_trials is not None:
         check_int(n_local_trials, "n_local_trials", 1)
+    if x_squared_norms is not None:
+        norms = as_array(xp, x_squared_norms, device, "x_squared_norms")
+        if norms.ndim != 1 or norms.shape[0] != n:
+            length = int(norms.shape[0]) if norms.ndim == 1 else tuple(norms.shape)
+            raise ValueError(
+                f"The length of x_squared_norms {length} should be equal to the length of "
+                f"n_samples {n}."
+            )
     sw = prepare_sample_weight(xp, sample_weight, n, X.dtype, device)
     rs = check_random_state(random_state)
     X = _backend.prepare_rows(xp, X)
@@ -196,3 +227,75 @@ def kmeans_plusplus(
     if data.sxp is not xp:
         centers = xp.asarray(centers)
     return centers, _backend.from_host(xp, idx, device, _backend.index_dtype(xp, device))
+
+
+def k_means(
+    X: Array,
+    n_clusters: int,
+    *,
+    sample_weight: Array | None = None,
+    init: Any = "k-means++",
+    n_init: Any = "auto",
+    max_iter: int = 300,
+    verbose: bool = False,
+    tol: float = 1e-4,
+    random_state: Any = None,
+    copy_x: bool = True,
+    algorithm: str = "lloyd",
+    return_n_iter: bool = False,
+) -> tuple[Any, ...]:
+    """K-Means clustering as a function, as scikit-learn's ``k_means``.
+
+    Fits :class:`KMeans` with these parameters (the same validation, the same
+    messages, which name ``KMeans`` as scikit-learn's do) and returns its
+    results, in the namespace and on the device of ``X``.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    n_clusters : int
+    sample_weight : array of shape (n_samples,), default=None
+    init, n_init, max_iter, verbose, tol, random_state, algorithm
+        As for :class:`KMeans`.
+    copy_x : bool, default=True
+        Accepted for scikit-learn compatibility; no effect (``X`` is never
+        modified).
+    return_n_iter : bool, default=False
+        Also return the number of iterations of the best run.
+
+    Returns
+    -------
+    centroid : array of shape (n_clusters, n_features)
+    label : array of shape (n_samples,)
+    inertia : float
+    best_n_iter : int
+        Only with ``return_n_iter=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeans_xp import k_means
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> centers, labels, inertia = k_means(X, n_clusters=2, n_init="auto", random_state=0)
+    >>> sorted(centers.tolist())
+    [[1.0, 2.0], [10.0, 2.0]]
+    >>> inertia
+    16.0
+    """
+    validate_params(
+        {"return_n_iter": return_n_iter}, K_MEANS_FUNCTION_CONSTRAINTS, caller="k_means"
+    )
+    est = KMeans(
+        n_clusters=n_clusters,
+        init=init,
+        n_init=n_init,
+        max_iter=max_iter,
+        verbose=verbose,
+        tol=tol,
+        random_state=random_state,
+        copy_x=copy_x,
+        algorithm=algorithm,
+    ).fit(X, sample_weight=sample_weight)
+    if return_n_iter:
+        return est.cluster_centers_, est.labels_, est.inertia_, est.n_iter_
+    return est.cluster_centers_, est.labels_, est.inertia_

@@ -10,15 +10,18 @@ and the distinct-clusters warning. Each estimator keeps only its own loop.
 from __future__ import annotations
 
 import enum
+import functools
+import importlib
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
+from array_api_compat import is_numpy_namespace
 
 from . import _backend
 from ._assign import (
@@ -32,7 +35,7 @@ from ._assign import (
     unit_rows,
 )
 from ._assign import transform as _transform
-from ._base import BaseEstimator, ClusterMixin, TransformerMixin
+from ._base import HAVE_SKLEARN, BaseEstimator, ClusterMixin, TransformerMixin
 from ._init import init_random, kmeans_parallel
 from ._init import kmeans_plusplus as _kmeans_plusplus
 from ._lloyd import LloydStep, Report, RunResult, Step, run_lloyd
@@ -41,6 +44,7 @@ from ._validation import (
     ConvergenceWarning,
     NotFittedError,
     check_data,
+    check_feature_names,
     check_init_array,
     check_init_n_init,
     check_n_clusters,
@@ -155,7 +159,7 @@ class FitInput:
     X: Array
     weights: Array | None  # scaled so the largest is in [1, 2)
     weight_scale: float  # the caller's weights are ``weights * weight_scale``
-    init: Any  # a method name, a callable, or centers in the small namespace
+    init: Any  # a method name, a callable, or centers in the small namespace (unshifted)
     k: int
     n_init: int
     random_state: np.random.RandomState
@@ -168,9 +172,12 @@ class InitMethod(enum.Enum):
     KMEANS_PARALLEL = "k-means||"
     RANDOM = "random"
     GIVEN = "given centers"
+    CALLABLE = "callable"
 
     @classmethod
     def resolve(cls, init: object, xp: Namespace) -> InitMethod:
+        if callable(init):
+            return cls.CALLABLE
         if is_array_init(init):
             return cls.GIVEN
         method = cls(init)
@@ -180,9 +187,28 @@ class InitMethod(enum.Enum):
         return method
 
 
-def initial_centers(data: Data, inp: FitInput, method: InitMethod, progress: Progress) -> Array:
-    """One run's initial centers, in the data's frame (small namespace)."""
+#: The name of a callable init's result in error messages.
+CALLABLE_RESULT = "the array returned by init"
+
+
+def initial_centers(
+    data: Data,
+    inp: FitInput,
+    method: InitMethod,
+    progress: Progress,
+    given: Callable[[Any], Array],
+) -> Array:
+    """One run's initial centers, in the data's frame (small namespace).
+
+    ``given`` validates centers given by the user (a callable init's result)
+    and brings them to the small namespace, unshifted.
+    """
     progress.init_start(method.value)
+    if method is InitMethod.CALLABLE:
+        # as scikit-learn: init(X, n_clusters, random_state=<RandomState>), with
+        # X as validated (the input's namespace and floating dtype, not shifted)
+        C = given(inp.init(data.X, inp.k, random_state=inp.random_state))
+        return C if data.offset is None else C - data.offset
     if method is InitMethod.GIVEN:
         return inp.init if data.offset is None else inp.init - data.offset
     if method is InitMethod.RANDOM:
@@ -193,7 +219,74 @@ def initial_centers(data: Data, inp: FitInput, method: InitMethod, progress: Pro
     return centers
 
 
-class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+def _output_container(method: Callable[..., Array]) -> Callable[..., Any]:
+    """``transform`` / ``fit_transform`` returning the container chosen by
+    ``set_output`` (without scikit-learn; with it, its ``TransformerMixin``
+    wraps them)."""
+
+    @functools.wraps(method)
+    def wrapped(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
+        out = method(self, X, *args, **kwargs)
+        how = getattr(self, "_sklearn_output_config", {}).get("transform", "default")
+        if how == "default":
+            return out
+        pd = importlib.import_module("pandas")  # "pandas" was checked by set_output
+
+        columns = self.get_feature_names_out()
+        if isinstance(out, pd.DataFrame):
+            out.columns = columns
+            return out
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(np.asarray(out), index=index, columns=columns)
+
+    return wrapped
+
+
+class _OutputMixin:
+    """``set_output(transform="pandas")`` when scikit-learn is not installed.
+
+    With scikit-learn, its ``TransformerMixin`` provides ``set_output`` (and
+    the global ``set_config(transform_output=...)``) from
+    ``get_feature_names_out``, and this mixin adds nothing.
+    """
+
+    if not HAVE_SKLEARN:  # pragma: no cover - run by the no-scikit-learn test
+
+        def __init_subclass__(cls, **kwargs: Any) -> None:
+            super().__init_subclass__(**kwargs)
+            for name in ("transform", "fit_transform"):
+                if name in cls.__dict__:
+                    setattr(cls, name, _output_container(cls.__dict__[name]))
+
+        def set_output(self, *, transform: str | None = None) -> Any:
+            """Output container of ``transform`` and ``fit_transform``.
+
+            Parameters
+            ----------
+            transform : {"default", "pandas"} or None
+                "pandas": a DataFrame whose columns are
+                ``get_feature_names_out()``; None leaves it unchanged.
+
+            Returns
+            -------
+            self
+            """
+            if transform is None:
+                return self
+            if transform not in ("default", "pandas"):
+                raise ValueError(
+                    f"output config must be in ['default', 'pandas'] without scikit-learn, "
+                    f"got {transform!r}"
+                )
+            if transform == "pandas":
+                importlib.import_module("pandas")  # fail now if pandas is missing
+            config = dict(getattr(self, "_sklearn_output_config", {}))
+            config["transform"] = transform
+            self._sklearn_output_config = config
+            return self
+
+
+class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
     """Shared base of KMeans, MiniBatchKMeans and SphericalKMeans."""
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
@@ -213,10 +306,40 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"This {type(self).__name__} instance is not fitted yet; call fit first"
             )
 
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the columns of ``transform``: the class name lowercased and
+        the cluster number (``kmeans0``, ``kmeans1``, ...), as scikit-learn.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Checked against ``feature_names_in_`` and ``n_features_in_``
+            when given; the output names do not depend on them.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects, shape (n_clusters,)
+        """
+        self._check_fitted()
+        if input_features is not None:
+            names = np.asarray(input_features, dtype=object)
+            fitted = getattr(self, "feature_names_in_", None)
+            if fitted is not None and not np.array_equal(fitted, names):
+                raise ValueError("input_features is not equal to feature_names_in_")
+            if len(names) != self.n_features_in_:
+                raise ValueError(
+                    "input_features should have length equal to number of features "
+                    f"({self.n_features_in_}), got {len(names)}"
+                )
+        prefix = type(self).__name__.lower()
+        k = int(self.cluster_centers_.shape[0])
+        return np.asarray([f"{prefix}{i}" for i in range(k)], dtype=object)
+
     # ----------------------------------------------------------------- input
     def _fit_input(self, X: Any, sample_weight: Any, *, where: str | None = None) -> FitInput:
         """Validate ``X``, weights, parameters and init, before any work."""
         self._validate_params()
+        check_feature_names(self, X, reset=True)
         init = self.init
         # Dask keeps its centers as NumPy arrays: a NumPy init is its own kind
         host_init = (
@@ -230,25 +353,69 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         n, d = int(X.shape[0]), int(X.shape[1])
         k = check_n_clusters(self.n_clusters, n, where)
         n_init = check_init_n_init(
-            init, self.n_init, tuple(sorted(self._init_methods())), self._random_n_init
+            init,
+            self.n_init,
+            tuple(sorted(self._init_methods())),
+            self._random_n_init,
+            type(self).__name__,
         )
         sw = prepare_sample_weight(xp, sample_weight, n, X.dtype, device)
         if is_array_init(init):
             if host_init:
                 init = xp.asarray(init)
-            C = check_init_array(xp, init, k, d, X.dtype, device)
-            sxp = _backend.small_namespace(xp)
-            if sxp is not xp:
-                C = sxp.asarray(_backend.to_host(xp, C))
-            if self._geometry is Geometry.COSINE:
-                if not bool(sxp.all(sxp.max(sxp.abs(C), axis=1) > 0)):
-                    raise ValueError("init has a row of zeros, which has no direction")
-                C = unit_rows(sxp, C)
-            init = C
+            init = self._given_centers(xp, device, init, k, d, X.dtype)
         rs = check_random_state(self.random_state)
         return FitInput(
             xp, device, _backend.prepare_rows(xp, X), sw.array, sw.scale, init, k, n_init, rs
         )
+
+    def _given_centers(
+        self,
+        xp: Namespace,
+        device: Device,
+        C: Any,
+        k: int,
+        d: int,
+        dtype: Any,
+        name: str = "init",
+    ) -> Array:
+        """Centers given by the user (``init`` as an array, or a callable's
+        result named ``name``), validated like data, in the small namespace;
+        unit rows for the cosine geometry."""
+        C = check_init_array(xp, C, k, d, dtype, device, name)
+        sxp = _backend.small_namespace(xp)
+        if sxp is not xp:
+            C = sxp.asarray(_backend.to_host(xp, C))
+        if self._geometry is Geometry.COSINE:
+            if not bool(sxp.all(sxp.max(sxp.abs(C), axis=1) > 0)):
+                raise ValueError(f"{name} has a row of zeros, which has no direction")
+            C = unit_rows(sxp, C)
+        return C
+
+    def _callable_result(self, data: Data, k: int) -> Callable[[Any], Array]:
+        """The check of a callable init's result, for centers of ``data``'s
+        ``X``: an array of its library (or NumPy, moved to its device)."""
+
+        def given(C: Any) -> Array:
+            if C is None or isinstance(C, (str, bytes)) or np.isscalar(C):
+                raise TypeError(
+                    f"init (a callable) returned {type(C).__name__} {C!r}; it must return "
+                    f"an array of initial centers of shape (n_clusters, n_features) = "
+                    f"({k}, {data.d})"
+                )
+            if isinstance(C, np.ndarray) and not is_numpy_namespace(data.xp):
+                C = _backend.from_host(data.xp, C, data.device)
+            try:
+                get_namespace(data.X, C)
+            except TypeError as exc:
+                raise TypeError(
+                    f"init (a callable) returned an array of another library than X: {exc}"
+                ) from None
+            return self._given_centers(
+                data.xp, data.device, C, k, data.d, data.dtype, CALLABLE_RESULT
+            )
+
+        return given
 
     def _init_methods(self) -> frozenset[str]:
         options = self._parameter_constraints["init"][0]
@@ -280,12 +447,21 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         )
 
     def _predict_data(
-        self, X: Array, sample_weight: Array | None = None, *, working: bool = True
+        self,
+        X: Array,
+        sample_weight: Array | None = None,
+        *,
+        working: bool = True,
+        method: str = "predict",
     ) -> tuple[Array, Data]:
-        """(centers in the data's frame, Data) for ``X`` against the fit."""
+        """(centers in the data's frame, Data) for ``X`` against the fit;
+        ``method`` names the caller in the messages."""
         self._check_fitted()
+        check_feature_names(self, X, reset=False)
         centers = self.cluster_centers_
-        xp, device = get_namespace(X, sample_weight, fitted=centers, estimator=type(self).__name__)
+        xp, device = get_namespace(
+            X, sample_weight, fitted=centers, estimator=type(self).__name__, method=method
+        )
         X = check_data(
             xp,
             X,
@@ -372,10 +548,11 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             data = replace(data, offset=offset)
         method = InitMethod.resolve(inp.init, inp.xp)
         progress = Progress(self.verbose, inp.n_init, inp.k)
+        given = self._callable_result(data, inp.k)
         best: RunResult | None = None
         with memory_advice(data, inp.k, self.chunk_bytes), _backend.blas_one_thread:
             for _ in range(inp.n_init):
-                centers0 = initial_centers(data, inp, method, progress)
+                centers0 = initial_centers(data, inp, method, progress, given)
                 run = run_lloyd(
                     data,
                     centers0,
@@ -442,7 +619,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         # distances to ``cluster_centers_`` as returned (predict and score use
         # the fit's own centers, which agree with ``labels_``)
-        centers, data = self._predict_data(X, working=False)
+        centers, data = self._predict_data(X, working=False, method="transform")
         k = int(centers.shape[0])
         itemsize = 8 if data.dtype == getattr(data.xp, "float64", None) else 4
         with memory_advice(data, k, self.chunk_bytes, output_bytes=data.n * k * itemsize):
@@ -480,7 +657,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         score : float
             ``-inertia`` of ``X``: the larger, the better.
         """
-        centers, data = self._predict_data(X, sample_weight)
+        centers, data = self._predict_data(X, sample_weight, method="score")
         with memory_advice(data, int(centers.shape[0]), self.chunk_bytes):
             value, _ = inertia_and_sizes(data, centers, assign(data, centers))
         return -value

@@ -40,11 +40,12 @@ from ._assign import (
 )
 from ._init import init_random, kmeans_parallel
 from ._init import kmeans_plusplus as _kmeans_plusplus
-from ._kmeans_base import BaseKMeans, Progress, memory_advice
+from ._kmeans_base import BaseKMeans, InitMethod, Progress, memory_advice
 from ._typing import Array, Namespace
 from ._validation import (
     MINIBATCH_CONSTRAINTS,
     check_data,
+    check_feature_names,
     check_n_clusters,
     get_namespace,
     is_array_init,
@@ -194,10 +195,13 @@ class MiniBatchKMeans(BaseKMeans):
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    init : {"k-means++", "k-means||", "random"} or array of shape (n_clusters, n_features)
+    init : {"k-means++", "k-means||", "random"}, callable or array of shape \
+            (n_clusters, n_features), default="k-means++"
         Initialisation, computed on ``init_size`` random rows: greedy
-        k-means++, k of those rows at random, or the given centers (an array
-        of the same library and device as ``X``).
+        k-means++, k of those rows at random, a callable, or the given centers
+        (an array of the same library and device as ``X``). A callable is
+        called as scikit-learn calls it, on those rows:
+        ``init(X_rows, n_clusters, random_state=random_state)``; see KMeans.
     max_iter : int, default=100
         Maximum number of passes over the data (in expectation): ``fit`` does
         at most ``max_iter * n_samples // batch_size`` steps.
@@ -225,8 +229,8 @@ class MiniBatchKMeans(BaseKMeans):
         compared). None means ``3 * batch_size`` (at least ``3 * n_clusters``).
     n_init : "auto" or int, default="auto"
         Number of initialisations tried by ``fit``; the one with the lowest
-        inertia on the held-out rows is used. "auto" means 3 for "random" and
-        1 otherwise. ``partial_fit`` always uses one.
+        inertia on the held-out rows is used. "auto" means 3 for "random" or a
+        callable and 1 otherwise. ``partial_fit`` always uses one.
     reassignment_ratio : float, default=0.01
         Centers whose absorbed weight falls below this fraction of the largest
         one are moved onto random rows of the batch (checked every
@@ -248,6 +252,9 @@ class MiniBatchKMeans(BaseKMeans):
     n_steps_ : int
         Mini-batch steps done (by ``fit``, or counted by ``partial_fit``).
     n_features_in_ : int
+    feature_names_in_ : ndarray of str, shape (n_features_in_,)
+        The column names of ``X``, when fitted on a data frame whose column
+        names are all strings.
 
     See Also
     --------
@@ -326,8 +333,8 @@ class MiniBatchKMeans(BaseKMeans):
             init_size = int(self.init_size)
             if init_size < k:
                 warnings.warn(
-                    f"init_size={init_size} should be larger than n_clusters={k}; "
-                    f"using init_size={3 * k}",
+                    f"init_size={init_size} should be larger than n_clusters={k}. "
+                    "Setting it to min(3*n_clusters, n_samples)",
                     RuntimeWarning,
                     stacklevel=3,
                 )
@@ -357,7 +364,14 @@ class MiniBatchKMeans(BaseKMeans):
         return pos[rs.randint(0, pos.shape[0], size)]
 
     def _init_centers(self, sub: Data, init: Any, k: int, rs: np.random.RandomState) -> Array:
-        """Initial centers (shifted frame) from the rows of ``sub``."""
+        """Initial centers (shifted frame) from the rows of ``sub``.
+
+        A callable is called as scikit-learn calls it, on those rows:
+        ``init(X_sub, n_clusters, random_state=rs)``.
+        """
+        if callable(init):
+            C = self._callable_result(sub, k)(init(sub.X, k, random_state=rs))
+            return C if sub.offset is None else C - sub.offset
         if is_array_init(init):
             return init if sub.offset is None else init - sub.offset
         if init == "random":
@@ -405,8 +419,13 @@ class MiniBatchKMeans(BaseKMeans):
             valid = self._sub(data, rs.randint(0, n, init_size))
             best = None
             for _ in range(inp.n_init):
-                progress.init_start(inp.init if isinstance(inp.init, str) else "given centers")
-                sub = self._sub(data, self._init_rows(data, init_size, rs))
+                progress.init_start(InitMethod.resolve(inp.init, xp).value)
+                # all the rows when init_size covers them (no draw, as scikit-learn)
+                sub = (
+                    data
+                    if init_size >= n
+                    else self._sub(data, self._init_rows(data, init_size, rs))
+                )
                 centers = self._init_centers(sub, inp.init, k, rs)
                 value, _ = inertia_and_sizes(valid, centers, assign(valid, centers))
                 if self.verbose:
@@ -518,8 +537,13 @@ class MiniBatchKMeans(BaseKMeans):
             n_steps = 0
         else:
             centers_out = self.cluster_centers_
+            check_feature_names(self, X, reset=False)
             xp, device = get_namespace(
-                X, sample_weight, fitted=centers_out, estimator=type(self).__name__
+                X,
+                sample_weight,
+                fitted=centers_out,
+                estimator=type(self).__name__,
+                method="partial_fit",
             )
             reject_lazy(xp, type(self).__name__, _LAZY_HINT)
             Xc = check_data(

@@ -39,15 +39,18 @@ class SphericalKMeans(BaseKMeans):
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    init : {"k-means++", "k-means||", "random"} or array of shape (n_clusters, n_features)
+    init : {"k-means++", "k-means||", "random"}, callable or array of shape \
+            (n_clusters, n_features), default="k-means++"
         Initialisation on the normalised samples: greedy k-means++ (the
         Euclidean distance between unit vectors is ``sqrt(2 - 2 cos)``, so
-        this is k-means++ for the cosine distance), k samples at random, or
-        the given centers (normalised; an array of the same library and
-        device as ``X``).
+        this is k-means++ for the cosine distance), k samples at random, a
+        callable, or the given centers (normalised; an array of the same
+        library and device as ``X``). A callable is called as in KMeans,
+        ``init(X, n_clusters, random_state=random_state)`` with ``X`` as
+        given (rows not normalised); the centers it returns are normalised.
     n_init : "auto" or int, default="auto"
         Number of initialisations; the run with the lowest inertia is kept.
-        "auto" means 10 for "random" and 1 otherwise.
+        "auto" means 10 for "random" or a callable and 1 otherwise.
     max_iter : int, default=300
         Maximum number of iterations of one run.
     tol : float, default=1e-4
@@ -70,6 +73,9 @@ class SphericalKMeans(BaseKMeans):
         Weighted sum of ``1 - cos`` between the samples and their centers.
     n_iter_ : int
     n_features_in_ : int
+    feature_names_in_ : ndarray of str, shape (n_features_in_,)
+        The column names of ``X``, when fitted on a data frame whose column
+        names are all strings.
 
     See Also
     --------

@@ -38,13 +38,16 @@ __all__ = [
     "DTypeError",
     "Interval",
     "InvalidParameterError",
+    "NamespaceError",
     "NotFittedError",
     "SampleWeight",
     "StrOptions",
     "check_data",
+    "check_feature_names",
     "check_init_array",
     "check_random_state",
     "check_sample_weight",
+    "feature_names_of",
     "get_namespace",
     "prepare_sample_weight",
     "validate_params",
@@ -82,6 +85,15 @@ class DTypeError(TypeError, ValueError):
 
     Both a ``TypeError`` (the kind of the data is wrong) and a ``ValueError``
     (what scikit-learn raises for complex data), so either can be caught.
+    """
+
+
+class NamespaceError(TypeError, ValueError):
+    """Input from another array library than the fitted model's.
+
+    A ``TypeError`` (issue 2: the kind of the input is wrong) and a
+    ``ValueError`` (what scikit-learn's ``check_same_namespace`` raises, with
+    the same opening words), so either can be caught.
     """
 
 
@@ -271,8 +283,12 @@ COMMON_CONSTRAINTS: dict[str, list[Any]] = {
 
 KMEANS_CONSTRAINTS: dict[str, list[Any]] = {
     **COMMON_CONSTRAINTS,
+    "copy_x": ["boolean"],
     "algorithm": [StrOptions({"lloyd", "hamerly", "elkan", "auto"})],
 }
+
+#: What the function ``k_means`` checks itself (the rest is KMeans's table).
+K_MEANS_FUNCTION_CONSTRAINTS: dict[str, list[Any]] = {"return_n_iter": ["boolean"]}
 
 MINIBATCH_CONSTRAINTS: dict[str, list[Any]] = {
     **COMMON_CONSTRAINTS,
@@ -287,7 +303,7 @@ SPHERICAL_CONSTRAINTS: dict[str, list[Any]] = {**COMMON_CONSTRAINTS}
 
 
 def get_namespace(
-    *arrays: Any, fitted: Any = None, estimator: str | None = None
+    *arrays: Any, fitted: Any = None, estimator: str | None = None, method: str = "predict"
 ) -> tuple[Any, Any]:
     """Namespace and device of the arrays (all must share both).
 
@@ -297,7 +313,11 @@ def get_namespace(
     ``fitted`` (in ``predict``, ``transform``, ``score``): the fitted centers.
     Input from another library or device than theirs is refused with a message
     that says the model was fitted on that library (``estimator`` names the
-    model); input that is not an array (a list) takes the centers' namespace.
+    model, ``method`` the method called), opening with scikit-learn's words
+    (``Inputs passed to KMeans.predict() must use the same namespace ...``):
+    a :class:`NamespaceError` for another library, a ``ValueError`` for
+    another device. Input that is not an array (a list) takes the centers'
+    namespace.
     """
     arrays = tuple(a for a in arrays if a is not None)
     names: list[Any] = []
@@ -310,21 +330,24 @@ def get_namespace(
     if fitted is not None:
         fxp = array_namespace(fitted)
         foreign = [n for n in real if n is not fxp]
+        who = estimator or "the estimator"
+        opening = (
+            f"Inputs passed to {who}.{method}() must use the same namespace and the same "
+            "device as those passed to fit(): "
+        )
         if foreign:
-            raise TypeError(
-                _backend.fitted_mismatch_message(
-                    estimator or "the estimator",
-                    _backend.backend_name(fxp),
-                    _backend.backend_name(foreign[0]),
+            raise NamespaceError(
+                opening
+                + _backend.fitted_mismatch_message(
+                    who, _backend.backend_name(fxp), _backend.backend_name(foreign[0])
                 )
             )
         fdev = _backend.device_of(fitted)
         for a, n in zip(arrays, names, strict=True):
             if n is not None and _backend.device_of(a) != fdev:
                 raise ValueError(
-                    f"{estimator or 'the estimator'} was fitted on device {fdev!r}; pass "
-                    f"input on the same device or refit (got input on "
-                    f"{_backend.device_of(a)!r})"
+                    f"{opening}{who} was fitted on device {fdev!r}; pass input on the "
+                    f"same device or refit (got input on {_backend.device_of(a)!r})"
                 )
         arrays = (*arrays, fitted)
         names.append(fxp)
@@ -350,6 +373,105 @@ def get_namespace(
     if device is None:
         device = _backend.device_of(xp.empty(0))
     return xp, device
+
+
+# ----------------------------------------------------------- feature names
+#: Libraries whose data frames name their columns (``X.columns``), as
+#: scikit-learn's ``_get_feature_names`` reads them; pyarrow tables use
+#: ``column_names``. Recognised by module, so no library is imported here.
+_FRAME_LIBRARIES = frozenset({"pandas", "polars", "modin", "cudf", "dask"})
+
+
+def _column_names(X: Any) -> Any:
+    if X is None or isinstance(X, np.ndarray) or is_array_api_obj(X):
+        return None
+    root = type(X).__module__.split(".", 1)[0]
+    if root == "pyarrow":
+        names = getattr(X, "column_names", None)
+    elif root in _FRAME_LIBRARIES:
+        names = getattr(X, "columns", None)
+    else:
+        return None
+    if names is None:
+        return None
+    return np.asarray(list(names), dtype=object)
+
+
+def feature_names_of(X: Any) -> np.ndarray | None:
+    """The column names of a data frame when they are all strings, else None.
+
+    scikit-learn's rule (``sklearn.utils.validation._get_feature_names``):
+    names are kept only when every column name is a ``str``; a mix of strings
+    and other names is a ``TypeError`` (same message); arrays, and frames
+    with integer column names, have none.
+    """
+    names = _column_names(X)
+    if names is None or len(names) == 0:
+        return None
+    types = sorted(t.__qualname__ for t in {type(v) for v in names})
+    if len(types) > 1 and "str" in types:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {types} as feature name / column name types. "
+            "If you want feature names to be stored and validated, you must convert "
+            "them all to strings, by using X.columns = X.columns.astype(str) for "
+            "example. Otherwise you can remove feature / column names from your input "
+            "data, or convert them all to a non-string data type."
+        )
+    if len(types) == 1 and types[0] == "str":
+        return names
+    return None
+
+
+def check_feature_names(estimator: Any, X: Any, *, reset: bool) -> None:
+    """Set (``reset``, in fit) or check ``estimator.feature_names_in_`` against ``X``.
+
+    scikit-learn's behaviour and messages
+    (``sklearn.utils.validation._check_feature_names``), without importing
+    it: a ``UserWarning`` when a model fitted with names sees data without
+    them or the reverse, a ``ValueError`` listing the differences when the
+    names differ. A fit on data without names removes ``feature_names_in_``.
+    """
+    if reset:
+        names = feature_names_of(X)
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return
+    fitted = getattr(estimator, "feature_names_in_", None)
+    names = feature_names_of(X)
+    cls = type(estimator).__name__
+    if fitted is None and names is None:
+        return
+    if fitted is None:
+        warnings.warn(
+            f"X has feature names, but {cls} was fitted without feature names", stacklevel=4
+        )
+        return
+    if names is None:
+        warnings.warn(
+            f"X does not have valid feature names, but {cls} was fitted with feature names",
+            stacklevel=4,
+        )
+        return
+    if len(fitted) == len(names) and bool(np.all(fitted == names)):
+        return
+    message = "The feature names should match those that were passed during fit.\n"
+    unexpected = sorted(set(names) - set(fitted))
+    missing = sorted(set(fitted) - set(names))
+
+    def listed(found: list[Any]) -> str:
+        lines = [f"- {name}\n" for name in found[:5]]
+        return "".join(lines) + ("- ...\n" if len(found) > 5 else "")
+
+    if unexpected:
+        message += "Feature names unseen at fit time:\n" + listed(unexpected)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + listed(missing)
+    if not missing and not unexpected:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
 
 
 def as_array(xp: Any, a: Any, device: Any, name: str) -> Any:
@@ -404,10 +526,12 @@ def _object_to_float(host: np.ndarray, name: str) -> np.ndarray:
             )
         try:
             float(example)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as exc:
+            # float()'s own words ("float() argument must be a string or a real
+            # number, not 'dict'"), which scikit-learn's users match on
             raise DTypeError(
                 f"{name} has dtype object and holds {kind.__name__} entries "
-                f"({example!r}); expected real numbers"
+                f"({example!r}): {exc}; expected real numbers"
             ) from None
     try:
         return host.astype(np.float64)
@@ -730,13 +854,37 @@ def prepare_sample_weight(
 
 
 def check_init_array(
-    xp: Any, init: Any, n_clusters: int, n_features: int, dtype: Any, device: Any
+    xp: Any,
+    init: Any,
+    n_clusters: int,
+    n_features: int,
+    dtype: Any,
+    device: Any,
+    name: str = "init",
 ) -> Any:
-    C = check_data(xp, init, device, "init", dtype=dtype)
-    if C.shape[0] != n_clusters or C.shape[1] != n_features:
+    """Initial centers as a (n_clusters, n_features) array of ``dtype``.
+
+    ``name`` says where they come from in the messages: "init" for an array
+    given as ``init``, the callable's result otherwise. A wrong shape gets
+    scikit-learn's words (``The shape of the initial centers (3, 2) does not
+    match the number of clusters 4.``).
+    """
+    C = check_data(xp, init, device, name, dtype=dtype)
+    shape = tuple(int(s) for s in C.shape)
+    what = "init array" if name == "init" else name
+    expected = (
+        f"({what} has shape {shape}, expected (n_clusters, n_features) = "
+        f"({n_clusters}, {n_features}))"
+    )
+    if shape[0] != n_clusters:
         raise ValueError(
-            f"init array has shape {tuple(C.shape)}, expected (n_clusters, n_features) = "
-            f"({n_clusters}, {n_features})"
+            f"The shape of the initial centers {shape} does not match the number of "
+            f"clusters {n_clusters}. {expected}"
+        )
+    if shape[1] != n_features:
+        raise ValueError(
+            f"The shape of the initial centers {shape} does not match the number of "
+            f"features of the data {n_features}. {expected}"
         )
     return C
 
@@ -805,32 +953,39 @@ def check_n_clusters(n_clusters: Any, n_samples: int | None, where: str | None =
     return k
 
 
-def check_init_n_init(init: Any, n_init: Any, inits: tuple[str, ...], random_n_init: int) -> int:
+def check_init_n_init(
+    init: Any,
+    n_init: Any,
+    inits: tuple[str, ...],
+    random_n_init: int,
+    estimator: str = "KMeans",
+) -> int:
     """Check ``init`` against the method names ``inits`` and resolve ``n_init``.
 
-    "auto" is ``random_n_init`` for "random" and 1 otherwise; given centers
-    run once (with a warning when more runs were asked for).
+    "auto" is ``random_n_init`` for "random" and a callable (as in
+    scikit-learn: each call may give other centers) and 1 otherwise; given
+    centers run once (with scikit-learn's warning when more runs were asked
+    for, naming ``estimator``).
     """
     if isinstance(init, str):
         if init not in inits:
             raise InvalidParameterError(
-                f"unknown init {init!r}; expected one of {list(inits)} or an array"
+                f"unknown init {init!r}; expected one of {list(inits)}, a callable or an array"
             )
-    elif callable(init):
-        raise InvalidParameterError(
-            f"init must be one of {list(inits)} or an array; callables are not supported"
-        )
     elif init is None:
         raise InvalidParameterError(
-            f"init must be one of {list(inits)} or an array of initial centers, got None"
+            f"init must be one of {list(inits)}, a callable or an array of initial centers, "
+            "got None"
         )
     if isinstance(n_init, str) and n_init == "auto":
-        runs = random_n_init if isinstance(init, str) and init == "random" else 1
+        drawn = callable(init) or (isinstance(init, str) and init == "random")
+        runs = random_n_init if drawn else 1
     else:
         runs = check_int(n_init, "n_init", 1)
     if is_array_init(init) and runs != 1:
         warnings.warn(
-            f"explicit initial centers given: running one initialisation instead of n_init={runs}",
+            "Explicit initial center position passed: performing only one init in "
+            f"{estimator} instead of n_init={runs}.",
             RuntimeWarning,
             stacklevel=4,
         )

@@ -50,31 +50,30 @@ def _blobs(n=300, d=4, k=3, seed=0):
 # - the array API variants for CuPy, dpnp, torch CUDA / MPS / XPU skip when
 #   that library or device is absent.
 EXPECTED_FAILED = {
-    # The initialisation is random: with a row repeated instead of weighted,
-    # k-means++ / random init / the mini-batches sample among a different
-    # number of rows, so the host RNG draws differ and the results agree only
-    # in distribution. scikit-learn's own KMeans and MiniBatchKMeans fail
-    # this check in the same way (it is an expected failure for its
-    # BisectingKMeans). The deterministic part -- Lloyd iterations from given
-    # centers -- is checked for exact weight/repeat equivalence in
-    # test_sample_weight_equivalence_fixed_init below.
+    # The check fits once on the weighted rows *shuffled* and once on the rows
+    # repeated in their original order, and compares the predictions. A
+    # seed's draws (k-means++ candidates, random rows, mini-batches) are
+    # scikit-learn's for the same seed (tests/test_estimator.py pins them:
+    # test_seeded_runs_same_as_sklearn, test_kmeans_plusplus_same_indices_as_sklearn;
+    # MiniBatchKMeans in tests/test_sklearn_api.py), and any draw that maps
+    # random numbers to rows depends on the order of the rows; draws that did
+    # not would give up scikit-learn's result for a seed. scikit-learn lists
+    # this check as an expected failure of its own KMeans and MiniBatchKMeans.
+    # With the rows in place, integer weights are repeated rows:
+    # test_integer_weights_equal_repeated_rows_in_order and
+    # test_weight_unit_rows_integer_weights_are_repeated_rows (weight units in
+    # every weighted draw) in tests/test_sklearn_api.py, and from given
+    # centers test_sample_weight_equivalence_fixed_init below.
     "check_sample_weight_equivalence_on_dense_data": (
-        "random initialisation: weighting and repeating rows draw different samples"
+        "the check shuffles the weighted rows; a seed's draws are scikit-learn's, "
+        "which depend on the order of the rows"
     ),
-    # Issue 2 specifies object arrays as bad input (a clear TypeError, tested by
-    # tests/test_validation.py::test_object_X); scikit-learn instead converts
-    # object arrays of numbers. We keep the library's documented behaviour.
-    "check_dtype_object": "object arrays are rejected with a TypeError by design (issue 2)",
     # Issue 2 specifies a TypeError for inputs from different array libraries
-    # (X from one, sample_weight from another); scikit-learn's check expects
-    # them to be converted to X's namespace. Only runs with SCIPY_ARRAY_API=1.
+    # (X from one, sample_weight from another), pinned by
+    # tests/test_validation.py::test_sample_weight_from_other_library;
+    # scikit-learn's check expects them to be converted to X's namespace.
+    # Only runs with SCIPY_ARRAY_API=1 (see test_array_api_checks_in_subprocess).
     "check_array_api_mixed_inputs": ("mixed namespaces raise a TypeError by design (issue 2)"),
-    # predict/transform with arrays of another library than fit raise our
-    # TypeError naming both libraries (issue 2), not scikit-learn's ValueError
-    # "must use the same namespace". Only runs with SCIPY_ARRAY_API=1.
-    "check_array_api_same_namespace": (
-        "another namespace than fit's raises a TypeError naming both libraries (issue 2)"
-    ),
 }
 
 ESTIMATORS = [
@@ -99,21 +98,61 @@ def test_check_estimator(estimator, check):
         check(estimator)
 
 
-def test_expected_failures_still_fail():
+@pytest.mark.parametrize("Est", [KMeans, MiniBatchKMeans, SphericalKMeans])
+def test_expected_failures_still_fail(Est):
     """The expected failures are real: remove an entry once its check passes."""
     from sklearn.utils.estimator_checks import check_estimator
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = check_estimator(KMeans(), on_fail=None)
+        results = check_estimator(Est(), on_fail=None)
     status = {}
     for r in results:
         status.setdefault(r["check_name"], set()).add(r["status"])
-    assert status["check_dtype_object"] == {"failed"}
     assert status["check_sample_weight_equivalence_on_dense_data"] == {"failed"}
+    # object arrays of numbers are converted, other objects refused in NumPy's words
+    assert status["check_dtype_object"] == {"passed"}
     # everything else passes or skips itself
     others = {name: s for name, s in status.items() if name not in EXPECTED_FAILED}
     assert all(s <= {"passed", "skipped"} for s in others.values()), others
+
+
+SAME_NAMESPACE_SCRIPT = textwrap.dedent(
+    """
+    import warnings
+    warnings.simplefilter("ignore")
+    from sklearn.utils.estimator_checks import check_array_api_same_namespace
+    from kmeans_xp import KMeans, MiniBatchKMeans, SphericalKMeans
+
+    for est in (KMeans(n_clusters=3), MiniBatchKMeans(n_clusters=3, batch_size=10),
+                SphericalKMeans(n_clusters=3)):
+        check_array_api_same_namespace(
+            type(est).__name__, est, "array_api_strict", device_name="CPU_DEVICE"
+        )
+    print("SAME NAMESPACE OK")
+    """
+)
+
+
+@pytest.mark.needs_backends("numpy", "array_api_strict")
+def test_array_api_same_namespace_check_in_subprocess():
+    """scikit-learn's check_array_api_same_namespace passes (it needs
+    SCIPY_ARRAY_API before SciPy's import: a fresh interpreter): predict,
+    transform and score with NumPy input on a model fitted on array-api-strict
+    raise its ValueError words (and issue 2's TypeError)."""
+    pytest.importorskip("array_api_strict")
+    env = dict(os.environ, SCIPY_ARRAY_API="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-c", SAME_NAMESPACE_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "SAME NAMESPACE OK" in proc.stdout
 
 
 ARRAY_API_SCRIPT = textwrap.dedent(
@@ -380,6 +419,41 @@ NO_SKLEARN_SCRIPT = textwrap.dedent(
             assert "Invalid parameter" in str(exc)
         else:
             raise AssertionError("invalid parameter accepted")
+    # issue 11 without scikit-learn: k_means, a callable init, feature names,
+    # set_output (pandas when installed)
+    centers, labels, inertia = kmeans_xp.k_means(X, 2, random_state=0)
+    assert centers.shape == (2, 2) and labels.shape == (200,) and inertia > 0
+    km = KMeans(2, init=lambda X, n_clusters, random_state: X[:n_clusters], n_init=2).fit(X)
+    assert km.cluster_centers_.shape == (2, 2)
+    try:
+        import pandas as pd
+    except ImportError:
+        pd = None
+    if pd is not None:
+        df = pd.DataFrame(X, columns=["a", "b"])
+        for Est in (KMeans, MiniBatchKMeans, SphericalKMeans):
+            est = Est(2, random_state=0).fit(df)
+            assert list(est.feature_names_in_) == ["a", "b"]
+            names = [Est.__name__.lower() + "0", Est.__name__.lower() + "1"]
+            assert list(est.get_feature_names_out()) == names
+            assert isinstance(est.transform(df), np.ndarray)
+            out = est.set_output(transform="pandas").transform(df)
+            assert isinstance(out, pd.DataFrame) and list(out.columns) == names
+            out = est.fit_transform(df)
+            assert isinstance(out, pd.DataFrame) and list(out.columns) == names
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                est.predict(X)
+            assert [str(w.message) for w in caught] == [
+                "X does not have valid feature names, but "
+                + Est.__name__ + " was fitted with feature names"
+            ]
+            try:
+                est.set_output(transform="polars")
+            except ValueError as exc:
+                assert "'default', 'pandas'" in str(exc)
+            else:
+                raise AssertionError("an unsupported output accepted")
     assert repr(KMeans()) == "KMeans()"
     assert repr(KMeans(n_clusters=3, init="random", tol=1e-3)) == (
         "KMeans(init='random', n_clusters=3, tol=0.001)"
