@@ -34,6 +34,31 @@ def host_weights(data: Data) -> np.ndarray:
     return _backend.to_host(data.xp, data.weights).astype(np.float64)
 
 
+def weight_unit_rows(
+    rs: np.random.RandomState, weights: np.ndarray | None, n: int, size: int
+) -> np.ndarray:
+    """``size`` host row indices drawn with replacement, each row with
+    probability proportional to its weight (``weights`` None: all equal).
+
+    Draws weight units: ``rs.random_sample(size)`` scaled by the total
+    weight and mapped through the running sum of the weights (a row owns the
+    units from the sum before it to its own). With integer weights, a row of
+    weight ``w`` is drawn exactly when one of ``w`` repeated copies of it
+    would be, for the same ``rs`` (the running sums are exact, and unit
+    weights map ``u`` to ``floor(u * n)``); a power-of-two scale of the
+    weights changes nothing. Zero-weight rows are never drawn. The same
+    draws as scikit-learn's ``rs.choice(n, size, p=w / w.sum())`` up to the
+    rounding of its normalised running sum.
+    """
+    u = rs.random_sample(size)
+    if weights is None:
+        return np.minimum((u * n).astype(np.int64), n - 1)
+    cum = np.cumsum(weights, dtype=np.float64)
+    rows = np.searchsorted(cum, u * cum[-1], side="right")
+    # u * total rounding up to the total: the last row with weight
+    return np.minimum(rows, int(np.flatnonzero(weights > 0)[-1])).astype(np.int64)
+
+
 def take_rows(data: Data, idx: np.ndarray) -> Any:
     """Rows at host indices ``idx``, shifted, in the small namespace."""
     idx = np.asarray(idx, dtype=np.int64)

@@ -38,7 +38,7 @@ from ._assign import (
     row_costs,
     scoring,
 )
-from ._init import init_random, kmeans_parallel
+from ._init import init_random, kmeans_parallel, weight_unit_rows
 from ._init import kmeans_plusplus as _kmeans_plusplus
 from ._kmeans_base import BaseKMeans, InitMethod, Progress, memory_advice
 from ._typing import Array, Namespace
@@ -184,7 +184,8 @@ class _StreamState:
 class MiniBatchKMeans(BaseKMeans):
     """Mini-batch K-Means on any Array API library, with ``partial_fit`` for streams.
 
-    Each step draws ``batch_size`` rows at random (on the host RNG), assigns
+    Each step draws ``batch_size`` rows at random (on the host RNG, each row
+    with probability proportional to its weight, as scikit-learn), assigns
     them to their nearest center and moves every center towards the mean of
     all the rows it has absorbed so far. Much cheaper per step than
     :class:`KMeans` on large data, at the price of a somewhat higher inertia.
@@ -411,7 +412,12 @@ class MiniBatchKMeans(BaseKMeans):
         offset = mean if needs_offset(xp, mean, var) else None
         data = replace(data, offset=offset)
         progress = Progress(self.verbose, inp.n_init, k)
-        scale = inp.weight_scale
+        # batches draw rows in proportion to their weight and count each drawn
+        # row once (scikit-learn's way): a drawn row is worth the mean weight,
+        # ``scale`` in the caller's units (the counts are in those units)
+        w_host = None if data.weights is None else _backend.to_host(xp, data.weights)
+        w_host = None if w_host is None else w_host.astype(np.float64)
+        scale = inp.weight_scale * (1.0 if w_host is None else float(np.sum(w_host)) / n)
         started = time.perf_counter()
 
         with memory_advice(data, k, self.chunk_bytes), _backend.blas_one_thread:
@@ -439,10 +445,11 @@ class MiniBatchKMeans(BaseKMeans):
             stop = _EarlyStopping(n, batch, tol, self.max_no_improvement)
             ratio = float(self.reassignment_ratio)
             n_steps = max(1, (int(self.max_iter) * n) // batch)
+            units = replace(data, weights=None, weight_scale=scale)
             last = 0.0
             step = 0
             for step in range(n_steps):
-                part = self._sub(data, rs.randint(0, n, batch))
+                part = self._sub(units, weight_unit_rows(rs, w_host, n, batch))
                 due = state.reassign_due(xp, batch)
                 new, state.counts, value = minibatch_step(part, centers, state.counts)
                 if due and ratio > 0:
@@ -452,8 +459,9 @@ class MiniBatchKMeans(BaseKMeans):
                     diff = new - centers
                     shift = float(xp.sum(diff * diff))
                 centers = new
-                # in the scaled weights' units (finite whatever the caller's
-                # weights); scaled back for inertia_ and the progress lines
+                # per drawn row, in units of the mean weight (finite whatever
+                # the caller's weights); scaled back for inertia_ and the
+                # progress lines
                 last = float(value) / batch
                 done = stop(step, last, shift)
                 if self.verbose:

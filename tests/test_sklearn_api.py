@@ -33,6 +33,7 @@ from kmeans_xp import (  # noqa: E402
     k_means,
     kmeans_plusplus,
 )
+from kmeans_xp._init import weight_unit_rows  # noqa: E402
 from kmeans_xp._testing import to_numpy, xp_assert_close, xp_assert_equal  # noqa: E402
 
 try:
@@ -179,6 +180,15 @@ def test_callable_init_same_as_sklearn(weighted):
     sk = skc.KMeans(4, init=_pick_rows, random_state=5).fit(X, sample_weight=w)
     _same_fit(km, sk)
     assert km.n_iter_ == sk.n_iter_
+
+
+@pytest.mark.skipif(
+    SKLEARN_VERSION < (1, 9), reason="scikit-learn draws weighted mini-batches since 1.9"
+)
+def test_minibatch_callable_init_same_as_sklearn():
+    X = _blobs(2000, seed=3)
+    params = dict(batch_size=100, init=_pick_rows, random_state=4)
+    _same_fit(MiniBatchKMeans(4, **params).fit(X), skc.MiniBatchKMeans(4, **params).fit(X))
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
@@ -563,3 +573,126 @@ def test_object_arrays(Est):
     # scikit-learn's check_dtype_object matches NumPy's words
     with pytest.raises(TypeError, match=r"argument must be .* string.* number"):
         Est(3).fit(odd)
+
+
+# ---------------------------------------------------------------------------
+# weights: MiniBatchKMeans batches, weight units
+# ---------------------------------------------------------------------------
+def test_weight_unit_rows_integer_weights_are_repeated_rows():
+    rng = np.random.RandomState(0)
+    w = rng.randint(0, 5, size=40).astype(float)
+    owner = np.repeat(np.arange(40), w.astype(int))
+    for seed in range(5):
+        got = weight_unit_rows(np.random.RandomState(seed), w, 40, 500)
+        rep = weight_unit_rows(np.random.RandomState(seed), None, len(owner), 500)
+        np.testing.assert_array_equal(got, owner[rep])
+        assert np.all(w[got] > 0)
+        # a power-of-two scale changes nothing
+        scaled = weight_unit_rows(np.random.RandomState(seed), w * 2.0**-7, 40, 500)
+        np.testing.assert_array_equal(scaled, got)
+    # unit weights: floor(u * n) of the same uniform numbers
+    u = np.random.RandomState(3).random_sample(100)
+    np.testing.assert_array_equal(
+        weight_unit_rows(np.random.RandomState(3), np.ones(40), 40, 100), (u * 40).astype(int)
+    )
+
+
+def test_minibatch_batches_follow_the_weights(monkeypatch):
+    # zero-weight rows are never drawn into a batch, and the rows drawn count
+    # once each (scikit-learn's way since 1.9)
+    from kmeans_xp import _minibatch
+
+    X = _blobs(500)
+    w = np.zeros(500)
+    w[::7] = np.arange(1, 73)
+    seen = []
+    real_step = _minibatch.minibatch_step
+
+    def spy(batch, centers, counts):
+        seen.append((to_numpy(batch.X), batch.weights))
+        return real_step(batch, centers, counts)
+
+    monkeypatch.setattr(_minibatch, "minibatch_step", spy)
+    MiniBatchKMeans(3, batch_size=50, random_state=0, max_iter=2).fit(X, sample_weight=w)
+    assert seen
+    kept = X[w > 0]
+    for rows, weights in seen:
+        assert weights is None
+        # every drawn row is a row of positive weight
+        d = ((rows[:, None, :] - kept[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+        assert np.all(d == 0)
+
+
+@pytest.mark.skipif(
+    SKLEARN_VERSION < (1, 9), reason="scikit-learn draws weighted mini-batches since 1.9"
+)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(),
+        dict(init="random"),
+        dict(batch_size=100, max_iter=3),
+        dict(batch_size=50, tol=1e-3),
+        dict(batch_size=64, compute_labels=False),
+    ],
+    ids=["default", "random", "short", "tol", "no-labels"],
+)
+def test_minibatch_same_as_sklearn(params, weighted):
+    # every draw is scikit-learn's (validation rows, init rows, weighted
+    # batches, reassignments), so a seed gives scikit-learn's clustering
+    X = _blobs(2000, 4, 5, seed=0)
+    w = np.random.RandomState(1).randint(1, 4, size=2000).astype(float) if weighted else None
+    ours = MiniBatchKMeans(5, random_state=0, **params).fit(X, sample_weight=w)
+    sk = skc.MiniBatchKMeans(5, random_state=0, **params).fit(X, sample_weight=w)
+    assert ours.n_steps_ == sk.n_steps_ and ours.n_iter_ == sk.n_iter_
+    np.testing.assert_allclose(ours.cluster_centers_, sk.cluster_centers_, rtol=1e-9, atol=1e-9)
+    assert ours.inertia_ == pytest.approx(sk.inertia_, rel=1e-9)
+    if params.get("compute_labels", True):
+        np.testing.assert_array_equal(ours.labels_, sk.labels_)
+
+
+def test_minibatch_inertia_estimate_in_the_weights_units():
+    # without labels, inertia_ is the smoothed batch inertia times the total
+    # weight (scikit-learn's estimate): a common factor of the weights scales it
+    X = _blobs(2000, seed=2)
+    w = np.random.RandomState(0).uniform(0.5, 1.5, 2000)
+    params = dict(batch_size=100, compute_labels=False, random_state=0)
+    a = MiniBatchKMeans(4, **params).fit(X, sample_weight=w)
+    b = MiniBatchKMeans(4, **params).fit(X, sample_weight=w * 8.0)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert b.inertia_ == pytest.approx(8.0 * a.inertia_, rel=1e-12)
+    exact = -MiniBatchKMeans(4, **params).fit(X, sample_weight=w).score(X, sample_weight=w)
+    assert a.inertia_ == pytest.approx(exact, rel=0.2)
+
+
+def test_minibatch_partial_fit_after_weighted_fit_keeps_units():
+    # partial_fit after a weighted fit adds weights in the same units as the
+    # fit's counts: weights scaled by a common factor give the same centers
+    X = _blobs(1000, seed=4)
+    w = np.random.RandomState(0).uniform(0.5, 1.5, 1000)
+    a = MiniBatchKMeans(4, batch_size=100, random_state=0).fit(X, sample_weight=w)
+    b = MiniBatchKMeans(4, batch_size=100, random_state=0).fit(X, sample_weight=w * 3.0)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-10)
+    a.partial_fit(X[:200], sample_weight=w[:200])
+    b.partial_fit(X[:200], sample_weight=w[:200] * 3.0)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-10)
+    assert b.inertia_ == pytest.approx(3.0 * a.inertia_, rel=1e-10)
+
+
+@pytest.mark.parametrize("Est", [KMeans, SphericalKMeans])
+def test_integer_weights_equal_repeated_rows_in_order(Est):
+    # k-means++ draws weight units through the running sum of the weights, so
+    # integer weights and rows repeated in place give the same seeds and the
+    # same clustering. (scikit-learn's check shuffles the weighted rows: see
+    # EXPECTED_FAILED in test_sklearn_compat.py.)
+    rng = np.random.RandomState(42)
+    X = rng.rand(40, 6)
+    w = rng.randint(0, 5, size=40)
+    a = Est(4, random_state=0).fit(X, sample_weight=w)
+    b = Est(4, random_state=0).fit(np.repeat(X, w, axis=0))
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-12, atol=1e-12)
+    _, idx = kmeans_plusplus(X, 6, sample_weight=w, random_state=1)
+    _, idx_rep = kmeans_plusplus(np.repeat(X, w, axis=0), 6, random_state=1)
+    np.testing.assert_array_equal(idx, np.repeat(np.arange(40), w)[idx_rep])
