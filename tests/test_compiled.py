@@ -121,3 +121,28 @@ def test_environment_switch_turns_the_loops_off(monkeypatch):
         monkeypatch.delenv("KMEANS_XP_COMPILED")
         _compiled._numba.cache_clear()
     assert _compiled.available()
+
+
+@pytest.mark.backends("torch", "jax")
+def test_cpu_tensors_run_the_loops_in_place_with_the_same_result(backend):
+    # torch CPU tensors and JAX CPU arrays are read in place by the compiled
+    # loops: results in the input's namespace, equal to the array code's
+    rng = np.random.default_rng(4)
+    X = (rng.standard_normal((3000, 4)) + 6.0 * rng.integers(0, 5, 3000)[:, None]).astype(
+        np.float32
+    )
+    w = rng.uniform(0.5, 2.0, X.shape[0]).astype(np.float32)
+    Xb, wb, init = backend.asarray(X), backend.asarray(w), backend.asarray(X[:6])
+
+    def fit():
+        return KMeans(6, init=init, n_init=1, tol=0.0, max_iter=20).fit(Xb, sample_weight=wb)
+
+    off, on = _both(fit)
+    assert type(on.labels_) is type(Xb) and on.labels_.dtype == off.labels_.dtype
+    np.testing.assert_array_equal(np.asarray(on.labels_), np.asarray(off.labels_))
+    np.testing.assert_allclose(
+        np.asarray(on.cluster_centers_), np.asarray(off.cluster_centers_), rtol=1e-5, atol=1e-5
+    )
+    assert on.n_iter_ == off.n_iter_
+    ref = KMeans(6, init=X[:6], n_init=1, tol=0.0, max_iter=20).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(np.asarray(on.labels_), ref.labels_)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "lloyd_rows", "nearest_rows"]
+__all__ = ["available", "lloyd_rows", "nearest_rows", "segment_sum"]
 
 _FORCE: bool | None = None
 
@@ -164,3 +164,14 @@ def lloyd_rows(
         counts,
     )
     return labels, sums, counts.astype(Xb.dtype), int(changed)
+
+
+def segment_sum(X: np.ndarray, w: np.ndarray | None, labels: np.ndarray, k: int) -> np.ndarray:
+    """Per-cluster (weighted) sums of the rows of ``X`` in its dtype, in sample
+    order: what ``lloyd_rows`` accumulates, for passes that sum apart."""
+    _, accumulate = _kernels()
+    sums = np.zeros((k, X.shape[1]), dtype=X.dtype)
+    counts = np.zeros(k, dtype=np.float64)
+    empty = np.empty(0, dtype=X.dtype)
+    accumulate(X, empty if w is None else w, labels, np.empty(0, dtype=labels.dtype), sums, counts)
+    return sums

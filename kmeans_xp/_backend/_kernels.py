@@ -19,7 +19,7 @@ from array_api_compat import (
 )
 
 from . import _compiled
-from ._capabilities import device_of
+from ._capabilities import device_of, index_dtype
 
 __all__ = [
     "lloyd_chunk",
@@ -213,16 +213,71 @@ def nearest_center(
     ties to the first center."""
     if is_jax_namespace(xp):
         return _jax_kernels()[0](Xb, centers, centers_t, half_csq, tie)
-    if _compiled_applies(xp, Xb):
-        return _compiled.nearest_rows(Xb, centers, centers_t, half_csq, tie)
+    views = _compiled_views(xp, Xb, centers, centers_t, half_csq)
+    if views is not None:
+        Xh, Ch, Cth, hh = views
+        assert Xh is not None and Ch is not None and Cth is not None and hh is not None
+        labels = _compiled.nearest_rows(Xh, Ch, Cth, hh, tie)
+        return _from_host(xp, labels, Xb, index_dtype(xp, device_of(Xb)))
     scores = _scores(xp, Xb, centers_t, half_csq)
     picks = _best_two(xp, scores)
     labels, _ = _settle_ties(xp, Xb, scores, picks, centers, half_csq, tie)
     return labels
 
 
-def _compiled_applies(xp: Any, Xb: Any) -> bool:
-    return is_numpy_namespace(xp) and isinstance(Xb, np.ndarray) and _compiled.available()
+def _host_view(xp: Any, a: Any) -> np.ndarray | None:
+    """A NumPy view (no copy) of an array in host memory: NumPy arrays, CPU
+    torch tensors (without autograd), JAX arrays on the CPU; else None."""
+    if a is None:
+        return None
+    if is_numpy_namespace(xp):
+        return a if isinstance(a, np.ndarray) else None
+    if is_torch_namespace(xp):
+        import torch
+
+        if a.device.type != "cpu" or a.layout != torch.strided or a.requires_grad or a.is_conj():
+            return None
+        return a.numpy()
+    if is_jax_namespace(xp):
+        try:
+            if {d.platform for d in a.devices()} != {"cpu"}:
+                return None
+        except Exception:  # tracers and the like
+            return None
+        return np.asarray(a)
+    return None
+
+
+def _from_host(xp: Any, a: np.ndarray, like: Any, dtype: Any = None) -> Any:
+    """A host result in the namespace (and device) of ``like``."""
+    if is_numpy_namespace(xp):
+        return a if dtype is None else a.astype(dtype, copy=False)
+    if is_torch_namespace(xp):
+        import torch
+
+        t = torch.from_numpy(a)
+        return t if dtype is None else t.to(dtype)
+    import jax
+
+    out = jax.device_put(a, next(iter(like.devices())))
+    return out if dtype is None else out.astype(dtype)
+
+
+def _compiled_views(xp: Any, *arrays: Any) -> tuple[np.ndarray | None, ...] | None:
+    """Host views of the arrays when the compiled loops apply to them: the
+    loops are available, every array is in host memory, the data float32 or
+    float64. None otherwise (the array code runs)."""
+    if not (is_numpy_namespace(xp) or is_torch_namespace(xp) or is_jax_namespace(xp)):
+        return None
+    if not _compiled.available():
+        return None
+    views = tuple(_host_view(xp, a) for a in arrays)
+    if any(v is None and a is not None for v, a in zip(views, arrays, strict=True)):
+        return None
+    X = views[0]
+    if X is None or X.ndim != 2 or X.dtype not in (np.float32, np.float64):
+        return None
+    return views
 
 
 def lloyd_chunk(
@@ -240,10 +295,21 @@ def lloyd_chunk(
     has one (NumPy with Numba): labels (``nearest_center``), per-cluster
     sums and weights (``segment_sum``, ``segment_count``) and the number of
     labels that differ from ``old`` (all of them when ``old`` is None).
-    None where there is no such loop: the caller composes the primitives."""
-    if not _compiled_applies(xp, Xb):
+    The loop reads the arrays in place, so it serves every array in host
+    memory: NumPy, CPU torch tensors, JAX on the CPU. None where there is no
+    such loop: the caller composes the primitives."""
+    views = _compiled_views(xp, Xb, weights, old, centers, centers_t, half_csq)
+    if views is None:
         return None
-    return _compiled.lloyd_rows(Xb, weights, old, centers, centers_t, half_csq, tie)
+    Xh, wh, oh, Ch, Cth, hh = views
+    assert Xh is not None and Ch is not None and Cth is not None and hh is not None
+    labels, sums, counts, changed = _compiled.lloyd_rows(Xh, wh, oh, Ch, Cth, hh, tie)
+    return (
+        _from_host(xp, labels, Xb, index_dtype(xp, device_of(Xb))),
+        _from_host(xp, sums, Xb),
+        _from_host(xp, counts, Xb),
+        changed,
+    )
 
 
 def products_by_column(xp: Any, Xb: Any, Ct: Any) -> Any:
@@ -291,6 +357,13 @@ def segment_sum(xp: Any, values: Any, labels: Any, n_segments: int, weights: Any
     """
     if is_numpy_namespace(xp):
         return _segment_sum_numpy(values, labels, n_segments, weights)
+    views = _compiled_views(xp, values, weights, labels)
+    if views is not None:
+        # CPU tensors: the compiled loop of the Lloyd pass, so a pass that
+        # sums apart (Hamerly, MiniBatch) rounds exactly as Lloyd does
+        Xh, wh, lh = views
+        assert Xh is not None and lh is not None
+        return _from_host(xp, _compiled.segment_sum(Xh, wh, lh, n_segments), values)
     if weights is not None:
         values = values * weights[:, None]
     if is_torch_namespace(xp):
@@ -317,6 +390,12 @@ def segment_count(xp: Any, labels: Any, n_segments: int, weights: Any, dtype: An
     """Per-segment count (or weight sum when ``weights`` is given)."""
     if is_numpy_namespace(xp):
         return np.bincount(labels, weights=weights, minlength=n_segments).astype(dtype, copy=False)
+    if _compiled.available():
+        lh, wh = _host_view(xp, labels), _host_view(xp, weights)
+        if lh is not None and (weights is None or wh is not None):
+            # CPU tensors: counted as the compiled Lloyd pass counts (float64)
+            counts = np.bincount(lh, weights=wh, minlength=n_segments).astype(np.float64)
+            return _from_host(xp, counts, labels, dtype)
     if is_torch_namespace(xp):
         import torch
 
