@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from array_api_compat import is_dask_namespace, is_numpy_namespace
+from array_api_compat import is_dask_namespace, is_jax_namespace, is_numpy_namespace
 
 from ._transfer import free_memory_bytes
 
@@ -36,6 +36,10 @@ __all__ = [
 # the cache, large enough that BLAS calls are efficient. Each pool thread has
 # a chunk in flight, so a fit's temporaries stay a few MiB on any data size.
 CPU_CHUNK_BUDGET = 2 * 2**20
+# JAX on the CPU: each eager operation on a chunk costs a dispatch of about a
+# millisecond, so fewer, larger chunks (measured: 1.7x NumPy's time per Lloyd
+# iteration at 100k x 16 x 8 with 2 MiB chunks, 1.3x with 16 MiB).
+JAX_CPU_CHUNK_BUDGET = 16 * 2**20
 # Fraction of free device memory one chunk's temporaries may use on a GPU.
 GPU_FREE_FRACTION = 0.25
 GPU_CHUNK_CAP = 1 * 2**30
@@ -52,7 +56,7 @@ def chunk_rows(xp: Any, device: Any, n_rows: int, row_bytes: int, budget: int | 
     if budget is None:
         free = free_memory_bytes(xp, device)
         if free is None:
-            budget = CPU_CHUNK_BUDGET
+            budget = JAX_CPU_CHUNK_BUDGET if is_jax_namespace(xp) else CPU_CHUNK_BUDGET
         else:
             budget = int(min(GPU_CHUNK_CAP, GPU_FREE_FRACTION * free))
     rows = max(1, budget // max(1, row_bytes))
