@@ -480,7 +480,8 @@ def test_n_init_keeps_lowest_inertia_run(backend, init):
 def test_n_init_with_array_init_runs_once(backend):
     X = overlapping_blobs()
     init = backend.asarray(X[:5])
-    with pytest.warns(RuntimeWarning, match=r"explicit initial centers.*n_init=3"):
+    msg = r"Explicit initial center position passed: performing only one init in KMeans instead"
+    with pytest.warns(RuntimeWarning, match=msg + r" of n_init=3\."):
         km = KMeans(5, init=init, n_init=3).fit(backend.asarray(X))
     with warnings.catch_warnings():
         warnings.simplefilter("error")

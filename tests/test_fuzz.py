@@ -188,7 +188,7 @@ def fit(backend, X, w, dtype, k, params, **extra):
     wb = None if w is None else backend.asarray(w.astype(dtype))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.filterwarnings("ignore", "explicit initial centers", RuntimeWarning)
+        warnings.filterwarnings("ignore", "Explicit initial center position", RuntimeWarning)
         km = KMeans(k, **params).fit(Xb, sample_weight=wb)
     return km, Xb
 

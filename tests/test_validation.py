@@ -248,12 +248,6 @@ def test_unknown_init(backend, init):
         KMeans(2, init=init).fit(backend.asarray(_blobs()))
 
 
-def test_callable_init():
-    # allowed by the constraints (as in scikit-learn) but not implemented yet
-    with pytest.raises(TypeError, match=r"init.*callable"):
-        KMeans(2, init=lambda X, k, random_state: X[:k]).fit(_blobs())
-
-
 @pytest.mark.parametrize("algorithm", ["full", "bogus", ""])
 def test_unknown_algorithm(backend, algorithm):
     allowed = "a str among {'auto', 'elkan', 'hamerly', 'lloyd'}"
