@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import runpy
 import subprocess
 import sys
+import textwrap
+import types
 from pathlib import Path
 
 import numpy as np
@@ -79,11 +83,12 @@ def test_demo_quiet_and_plot(tmp_path, monkeypatch, capsys):
     assert_drawn(png_pixels(tmp_path / "demo_clusters.png"), min_colors=5)
 
 
-def test_demo_plot_to_a_named_file(tmp_path):
+def test_demo_plot_to_a_named_file(tmp_path, capsys):
+    # in-process: test_demo_without_arguments runs ``python -m kmeans_xp demo``
     pytest.importorskip("matplotlib")
     png = tmp_path / "d.png"
-    proc = run_module("demo", "--plot", str(png))
-    assert proc.returncode == 0, proc.stderr
+    assert main(["demo", "--plot", str(png)]) == 0
+    assert f"wrote {png}" in capsys.readouterr().out
     assert_drawn(png_pixels(png), min_colors=5)
 
 
@@ -685,14 +690,65 @@ CSV_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text, expected", CSV_CASES)
-def test_item9_csv_messages_name_file_lines(tmp_path, text, expected):
-    path = tmp_path / "d.csv"
-    path.write_text(text)
-    proc = run_module("fit", str(path), "-k", "1", "-q")  # a subprocess: NumPy warnings show
-    assert proc.returncode == 2
-    assert proc.stderr == f"kmeans-xp fit: error: {path}: {expected}\n"
-    assert "usecols" not in proc.stderr
+# Every case in one fresh interpreter (not pytest's, which captures warnings):
+# each under its own ``warnings.catch_warnings()`` (the interpreter's default
+# filters, a fresh "once per location" registry) with stderr captured, so that a
+# NumPy warning printed on the way shows in that case's stderr.
+CSV_SCRIPT = textwrap.dedent(
+    """
+    import contextlib, io, json, sys, traceback, warnings
+    from kmeans_xp.cli import main
+
+    results = []
+    for path in sys.argv[1:]:
+        err = io.StringIO()
+        out = contextlib.redirect_stdout(io.StringIO())
+        with warnings.catch_warnings(), contextlib.redirect_stderr(err), out:
+            try:
+                code = main(["fit", path, "-k", "1", "-q"])
+            except SystemExit as exc:
+                code = exc.code
+            except BaseException:
+                code = "raised"
+                traceback.print_exc()
+        results.append([code, err.getvalue()])
+    print(json.dumps(results))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def csv_case_results(tmp_path_factory):
+    """(path, exit status, stderr) of ``kmeans-xp fit PATH -k 1 -q`` for each of CSV_CASES."""
+    root = tmp_path_factory.mktemp("csv_cases")
+    paths = []
+    for i, (text, _) in enumerate(CSV_CASES):
+        (root / str(i)).mkdir()
+        path = root / str(i) / "d.csv"
+        path.write_text(text)
+        paths.append(path)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-c", CSV_SCRIPT, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    return [(path, code, err) for path, (code, err) in zip(paths, results, strict=True)]
+
+
+@pytest.mark.parametrize("case", range(len(CSV_CASES)))
+def test_item9_csv_messages_name_file_lines(csv_case_results, case):
+    path, code, err = csv_case_results[case]
+    expected = CSV_CASES[case][1]
+    assert code == 2, err
+    assert err == f"kmeans-xp fit: error: {path}: {expected}\n"
+    assert "usecols" not in err
 
 
 @pytest.mark.parametrize(
@@ -719,34 +775,42 @@ def test_item10_closed_pipe_is_quiet(tmp_path):
     X = blobs(60_000, 2, 3, seed=12)  # 60,000 labels: more than a pipe's buffer
     np.save(tmp_path / "x.npy", X)
     model = tmp_path / "m.npz"
-    assert (
-        run_module("fit", str(tmp_path / "x.npy"), "-k", "3", "-q", "--out", str(model)).returncode
-        == 0
-    )
+    assert main(["fit", str(tmp_path / "x.npy"), "-k", "3", "-q", "--out", str(model)]) == 0
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    for cmd in (
-        f"predict {model} {tmp_path / 'x.npy'}",
-        f"fit {tmp_path / 'x.npy'} -k 3 -q",
-        "fit --help",
-    ):
-        proc = subprocess.run(
+    # the three pipelines run side by side (each its own interpreter and pipe)
+    procs = [
+        subprocess.Popen(
             [
                 "bash",
                 "-c",
                 f'"{sys.executable}" -m kmeans_xp {cmd} | head -1; '
                 'echo "status ${PIPESTATUS[0]}" >&2',
             ],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=env,
             cwd=tmp_path,
-            timeout=120,
         )
-        assert len(proc.stdout.splitlines()) == 1
-        assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
-        status = proc.stderr.splitlines()[-1]
-        assert status in ("status 0", "status 141"), proc.stderr
+        for cmd in (
+            f"predict {model} {tmp_path / 'x.npy'}",
+            f"fit {tmp_path / 'x.npy'} -k 3 -q",
+            "fit --help",
+        )
+    ]
+    try:
+        outputs = [proc.communicate(timeout=120) for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for stdout, stderr in outputs:
+        assert len(stdout.splitlines()) == 1
+        assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+        status = stderr.splitlines()[-1]
+        assert status in ("status 0", "status 141"), stderr
 
 
 def test_item11_summary_without_rounding_noise(tmp_path, capsys):
@@ -877,21 +941,32 @@ def test_warnings_print_as_one_line(tmp_path, capsys):
 EXAMPLE = ROOT / "examples" / "stream_minibatch.py"
 
 
-def _run_example(*args, cwd, prelude="pass"):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    code = (
-        f"import sys, runpy; {prelude}; sys.argv = {[str(EXAMPLE), *args]!r}; "
-        f"runpy.run_path({str(EXAMPLE)!r}, run_name='__main__')"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
-    )
+@pytest.fixture
+def run_example(monkeypatch, capsys):
+    """Run the example as ``__main__`` in this process (test_minibatch.py runs it as a
+    script in a fresh interpreter): ``run_example(*args, cwd=...)`` gives its exit
+    status and what it printed."""
+
+    def run(*args, cwd, missing=()):
+        monkeypatch.chdir(cwd)
+        monkeypatch.setattr(sys, "argv", [str(EXAMPLE), *args])
+        for name in missing:  # import NAME -> ImportError
+            monkeypatch.setitem(sys.modules, name, None)
+        capsys.readouterr()
+        try:
+            runpy.run_path(str(EXAMPLE), run_name="__main__")
+            code = 0
+        except SystemExit as exc:
+            code = 0 if exc.code is None else exc.code
+        captured = capsys.readouterr()
+        return types.SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
+
+    return run
 
 
-def test_item13_example_writes_its_demo_file_to_a_temporary_folder(tmp_path):
+def test_item13_example_writes_its_demo_file_to_a_temporary_folder(tmp_path, run_example):
     n, d = 8000, 4
-    proc = _run_example(
+    proc = run_example(
         "--k",
         "3",
         "--block",
@@ -915,10 +990,10 @@ def test_item13_example_writes_its_demo_file_to_a_temporary_folder(tmp_path):
     assert 0.8 * n * d < inertia < 1.3 * n * d
 
 
-def test_item13_example_on_a_named_file_reports_its_inertia(tmp_path):
+def test_item13_example_on_a_named_file_reports_its_inertia(tmp_path, run_example):
     X = blobs(3000, 3, 3, seed=16).astype(np.float32)
     np.save(tmp_path / "x.npy", X)
-    proc = _run_example(str(tmp_path / "x.npy"), "--k", "3", "--block", "1000", cwd=tmp_path)
+    proc = run_example(str(tmp_path / "x.npy"), "--k", "3", "--block", "1000", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     printed = float(proc.stdout.strip().splitlines()[-1].rsplit(" ", 1)[1])
     centers = np.array(
@@ -930,8 +1005,8 @@ def test_item13_example_on_a_named_file_reports_its_inertia(tmp_path):
     np.testing.assert_allclose(printed, expected, rtol=1e-3)
 
 
-def test_item13_example_missing_backend_is_one_line(tmp_path):
-    proc = _run_example("--backend", "cupy", cwd=tmp_path, prelude="sys.modules['cupy'] = None")
+def test_item13_example_missing_backend_is_one_line(tmp_path, run_example):
+    proc = run_example("--backend", "cupy", cwd=tmp_path, missing=("cupy",))
     assert proc.returncode == 2
     assert proc.stderr == (
         "stream_minibatch.py: error: backend 'cupy' is not installed "
