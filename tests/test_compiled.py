@@ -42,11 +42,30 @@ def _hard_case(dtype, rng, n=3000, d=3, k=9):
     return X, C
 
 
+def _tie(X, C):
+    # the engine's bound of the rounding of a difference of two scores
+    # (``_assign.scoring``): below it a near tie is settled exactly
+    d = X.shape[1]
+    xmax = float(np.sqrt((X.astype(np.float64) ** 2).sum(axis=1).max()))
+    cmax = float(np.sqrt((C.astype(np.float64) ** 2).sum(axis=1).max()))
+    return (d + 2) * float(np.finfo(X.dtype).eps) * cmax * (xmax + cmax)
+
+
+# (d, k): scores summed in the loop (d * k <= DIRECT_MAX_DK), or from BLAS
+SHAPES = [(3, 9), (2, _compiled.DIRECT_MAX_DK // 2), (8, 12)]
+
+
+def test_shapes_cover_both_ways_of_scoring():
+    assert {d * k <= _compiled.DIRECT_MAX_DK for d, k in SHAPES} == {True, False}
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("tie", [0.0, 1e-3, 10.0])
-def test_nearest_center_matches_array_code(dtype, tie):
+@pytest.mark.parametrize("scale", [1.0, 1e3])
+@pytest.mark.parametrize(("d", "k"), SHAPES)
+def test_nearest_center_matches_array_code(dtype, scale, d, k):
     rng = np.random.default_rng(0)
-    X, C = _hard_case(dtype, rng)
+    X, C = _hard_case(dtype, rng, d=d, k=k)
+    tie = scale * _tie(X, C)
     Ct = np.ascontiguousarray(C.T)
     half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
     off, on = _both(lambda: _kernels.nearest_center(xp, X, C, Ct, half, tie=tie))
@@ -57,23 +76,25 @@ def test_nearest_center_matches_array_code(dtype, tie):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("with_old", [False, True])
-def test_lloyd_chunk_matches_the_primitives(dtype, weighted, with_old):
+@pytest.mark.parametrize(("d", "k"), SHAPES)
+def test_lloyd_chunk_matches_the_primitives(dtype, weighted, with_old, d, k):
     rng = np.random.default_rng(1)
-    X, C = _hard_case(dtype, rng)
+    X, C = _hard_case(dtype, rng, d=d, k=k)
     X = X + rng.standard_normal(X.shape).astype(dtype)
     Ct = np.ascontiguousarray(C.T)
     half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
     w = rng.uniform(0.1, 3.0, size=X.shape[0]).astype(dtype) if weighted else None
     old = rng.integers(0, C.shape[0], size=X.shape[0]) if with_old else None
+    tie = _tie(X, C)
     _compiled.force(True)
     try:
-        lab, sums, counts, changed = _kernels.lloyd_chunk(xp, X, w, old, C, Ct, half, tie=1e-2)
+        lab, sums, counts, changed = _kernels.lloyd_chunk(xp, X, w, old, C, Ct, half, tie=tie)
     finally:
         _compiled.force(None)
     _compiled.force(False)
     try:
-        assert _kernels.lloyd_chunk(xp, X, w, old, C, Ct, half, tie=1e-2) is None
-        ref = _kernels.nearest_center(xp, X, C, Ct, half, tie=1e-2)
+        assert _kernels.lloyd_chunk(xp, X, w, old, C, Ct, half, tie=tie) is None
+        ref = _kernels.nearest_center(xp, X, C, Ct, half, tie=tie)
     finally:
         _compiled.force(None)
     k = C.shape[0]
