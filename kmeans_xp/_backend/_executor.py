@@ -220,7 +220,7 @@ def _map_rows_local(
         return fn(xp, *blocks, *shared)
 
     threads = host_threads() if threads is None else threads
-    if is_numpy_namespace(xp):
+    if is_numpy_namespace(xp) or _torch_cpu_compiled(xp, rows[0]):
         # BLAS on one thread whatever the pool size (same rounding on every
         # machine); NumPy releases the GIL in its kernels, so chunks run on a
         # thread pool and are combined in chunk order: the result does not
@@ -234,6 +234,20 @@ def _map_rows_local(
                 results = map(run, starts)
             return _gather(xp, results, combine, init, join)
     return _gather(xp, map(run, starts), combine, init, join)
+
+
+def _torch_cpu_compiled(xp: Any, X: Any) -> bool:
+    """CPU torch tensors whose passes run the compiled loops (which release
+    the GIL): their chunks go on the thread pool as NumPy's do."""
+    from array_api_compat import is_torch_namespace
+
+    from . import _compiled
+
+    return (
+        is_torch_namespace(xp)
+        and getattr(getattr(X, "device", None), "type", None) == "cpu"
+        and _compiled.available()
+    )
 
 
 def _in_order(pool: ThreadPoolExecutor, fn: Any, items: Any, window: int) -> Iterator[Any]:
