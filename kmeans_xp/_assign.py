@@ -89,7 +89,7 @@ class Block:
         subset size)."""
         if _backend.prefers_static_shapes(self.xp):
             return self.xp.take(self.X, idx, axis=0)
-        return self.prepare(self.xp.take(self.raw, idx, axis=0))
+        return self.prepare(_backend.take_rows(self.xp, self.raw, idx))
 
     @property
     def n(self) -> int:
@@ -114,8 +114,11 @@ def unit_rows(xp: Namespace, X: Array) -> Array:
 
     Each row is first divided by its largest absolute value, so rows of any
     scale (1e-170 or 1e170) keep their direction: the squared norm never
-    underflows or overflows.
+    underflows or overflows. Sparse rows stay sparse (the same rule on their
+    stored values).
     """
+    if _backend.is_sparse(X):
+        return _backend.sparse_unit_rows(X)
     big = xp.maximum(xp.max(X, axis=1), -xp.min(X, axis=1))  # no |X| temporary
     safe = xp.where(big > 0, big, xp.ones_like(big))
     Y = X / safe[:, None]
@@ -127,7 +130,7 @@ def prepare_block(xp: Namespace, Xb: Array, geometry: Geometry, offset: Array | 
     """A chunk of raw samples as the passes use them."""
     if geometry is Geometry.COSINE:
         return unit_rows(xp, Xb)
-    return Xb if offset is None else Xb - offset
+    return Xb if offset is None else Xb - offset  # never sparse: see ``Data``
 
 
 def _run_block(
@@ -152,8 +155,11 @@ class Data:
     ``offset`` is the per-feature mean subtracted chunk by chunk (never from
     the caller's array) when the data sit far from the origin, so float32
     dot products stay accurate; centers are kept in the same shifted frame.
-    ``sxp`` is the namespace of the small arrays (centers, statistics): the
-    data's own, except NumPy for Dask (centers live on the client).
+    Sparse samples (``_backend.is_sparse``: scipy.sparse or torch CSR) are
+    never shifted (``shiftable`` is False, ``offset`` must be None): that
+    would make them dense. ``sxp`` is the namespace of the small arrays
+    (centers, statistics): the data's own, except NumPy for Dask (centers
+    live on the client).
     """
 
     xp: Namespace
@@ -167,10 +173,31 @@ class Data:
     geometry: Geometry = Geometry.EUCLIDEAN
     weight_scale: float = 1.0  # the weights are the caller's divided by this
     xmax: float | None = None  # largest norm of a prepared sample, once known
+    terms: int = 0  # the most terms of one product x.c (set from X when 0)
 
     def __post_init__(self) -> None:
         if self.sxp is None:
             self.sxp = _backend.small_namespace(self.xp)
+        if self.offset is not None and not self.shiftable:
+            raise ValueError("sparse samples are never shifted: offset must be None")
+        if not self.terms:
+            self.terms = _backend.product_terms(self.X)
+
+    @property
+    def sparse(self) -> bool:
+        """Whether the samples are sparse (scipy.sparse or torch CSR)."""
+        return _backend.is_sparse(self.X)
+
+    @property
+    def shiftable(self) -> bool:
+        """Whether an ``offset`` may be subtracted (not from sparse samples)."""
+        return not self.sparse
+
+    @property
+    def width(self) -> int:
+        """Values one sample holds, for chunk sizes: d, or for sparse
+        samples their stored values and indices (``_backend.row_width``)."""
+        return _backend.row_width(self.X)
 
     def with_columns(self, n_cols: int) -> Data:
         """The same data with chunks sized for ``n_cols`` score columns per row
@@ -178,8 +205,9 @@ class Data:
         if not self.chunk_cols:
             return self
         # unit rows take two (rows, d) temporaries more in every pass
-        extra = 2 * self.d if self.geometry is Geometry.COSINE else 0
-        rows = self.chunk * (self.chunk_cols + self.d) // (int(n_cols) + extra + self.d)
+        width = self.width
+        extra = 2 * width if self.geometry is Geometry.COSINE else 0
+        rows = self.chunk * (self.chunk_cols + width) // (int(n_cols) + extra + width)
         limit = self.n if not _backend.is_lazy(self.xp) else max(self.X.chunks[0])
         return replace(self, chunk=int(max(1, min(limit, rows))), chunk_cols=int(n_cols))
 
@@ -258,7 +286,7 @@ def expand(xp: Namespace, mask: Array, values: Array, old: Array) -> Array:
 def chunk_size_for(xp: Namespace, X: Array, device: Device, n_cols: int, budget: int | None) -> int:
     """Rows per chunk for passes with ``n_cols`` score columns a row."""
     itemsize = 8 if X.dtype == getattr(xp, "float64", None) else 4
-    row_bytes = itemsize * (int(n_cols) + int(X.shape[1]))
+    row_bytes = itemsize * (int(n_cols) + _backend.row_width(X))
     n = X.shape[0]
     if _backend.is_lazy(xp):
         n = max(X.chunks[0])
@@ -267,12 +295,11 @@ def chunk_size_for(xp: Namespace, X: Array, device: Device, n_cols: int, budget:
 
 # ---------------------------------------------------------------- statistics
 def _sum_block(b: Block) -> BlockOut:
-    return BlockOut((), (b.xp.sum(b.X, axis=0),))
+    return BlockOut((), (_backend.column_sums(b.xp, b.X),))
 
 
 def _sq_dev_block(b: Block, mean: Array) -> BlockOut:
-    dev = b.X - mean
-    return BlockOut((), (b.xp.sum(dev * dev, axis=0),))
+    return BlockOut((), (_backend.column_sq_devs(b.xp, b.X, mean),))
 
 
 def column_mean_var(data: Data) -> tuple[Array, Array]:
@@ -314,7 +341,7 @@ def score_coef(sxp: Namespace, dtype: DType, d: int) -> float:
 
 def _max_norm_block(b: Block) -> BlockOut:
     xp = b.xp
-    return BlockOut((), (xp.max(xp.sum(b.X * b.X, axis=1)),))
+    return BlockOut((), (xp.max(_backend.row_sq_norms(xp, b.X)),))
 
 
 def _larger(xp: Namespace, a: tuple[Array], b: tuple[Array]) -> tuple[Array]:
@@ -338,14 +365,17 @@ def scoring(data: Data, centers: Array) -> Scoring:
         half = 0.5 * csq
     cmax = float(sxp.sqrt(sxp.max(csq)))
     # a score is ``h - x.c``: the computed ``x.c`` is off by at most about
-    # d * eps/2 * |x| |c|, the subtraction by eps/2 * (|h| + |x.c|)
-    tie = (data.d + 2) * float(sxp.finfo(data.dtype).eps) * cmax * (max_row_norm(data) + cmax)
+    # d * eps/2 * |x| |c| (d: the terms of the product, ``data.terms``), the
+    # subtraction by eps/2 * (|h| + |x.c|)
+    eps = float(sxp.finfo(data.dtype).eps)
+    tie = (data.terms + 2) * eps * cmax * (max_row_norm(data) + cmax)
+    centers_t = _backend.matmul_operand(sxp, data.X, sxp.permute_dims(centers, (1, 0)))
     return Scoring(
         centers,
-        sxp.permute_dims(centers, (1, 0)),
+        centers_t,
         half,
         cmax,
-        score_coef(sxp, data.dtype, data.d),
+        score_coef(sxp, data.dtype, data.terms),
         tie,
     )
 
@@ -366,7 +396,10 @@ def block_update(
 
 def row_costs(xp: Namespace, Xb: Array, centers: Array, labels: Array, geometry: Geometry) -> Array:
     """Cost of each row against its assigned center, computed directly:
-    squared distance, or ``1 - cos`` for unit rows."""
+    squared distance, or ``1 - cos`` for unit rows (for sparse rows, from
+    their stored entries: ``_backend.sparse_assigned_costs``)."""
+    if _backend.is_sparse(Xb):
+        return _backend.sparse_assigned_costs(Xb, centers, labels, geometry is Geometry.COSINE)
     C = xp.take(centers, labels, axis=0)
     if geometry is Geometry.COSINE:
         return 1.0 - xp.sum(Xb * C, axis=1)
@@ -436,7 +469,7 @@ def assign(data: Data, centers: Array) -> Array:
 
 
 def _sq_norm_block(b: Block) -> BlockOut:
-    return BlockOut((b.xp.sum(b.X * b.X, axis=1),), ())
+    return BlockOut((_backend.row_sq_norms(b.xp, b.X),), ())
 
 
 def row_sq_norms(data: Data) -> Array:
@@ -458,7 +491,7 @@ def inertia_and_sizes(data: Data, centers: Array, labels: Array) -> tuple[float,
     directly, not from the expanded form), in the caller's weight scale, and
     the number of non-empty clusters."""
     # a row's cost takes a few (rows, d) temporaries: chunks sized for them
-    wide = data.with_columns(3 * data.d)
+    wide = data.with_columns(3 * data.width)
     _, (total, sizes) = wide.map(_inertia_block, {"labels": labels}, (centers, data.geometry))
     sxp = data.sxp
     return float(total) * data.weight_scale, int(sxp.sum(sxp.astype(sizes > 0, data.index_dtype)))
@@ -473,11 +506,12 @@ def _farthest_block(b: Block, centers: Array, m: int, geometry: Geometry) -> Blo
 
 
 def _top(xp: Namespace, d2: Array, rows: Array, lab: Array, w: Array, m: int) -> tuple[Array, ...]:
-    # the m largest costs, earliest sample first among equal costs
+    # the m largest costs, earliest sample first among equal costs (the rows
+    # dense: a few sparse rows are densified here)
     order = xp.argsort(d2, descending=True, stable=True)[: min(m, int(d2.shape[0]))]
     return (
         xp.take(d2, order),
-        xp.take(rows, order, axis=0),
+        _backend.to_dense(xp, _backend.take_rows(xp, rows, order)),
         xp.take(lab, order),
         xp.take(w, order),
     )
@@ -501,7 +535,7 @@ class Farthest(NamedTuple):
 
 def farthest(data: Data, centers: Array, labels: Array, m: int) -> Farthest:
     """The m (prepared) samples of largest cost against their assigned center."""
-    _, (cost, rows, lab, w) = data.with_columns(3 * data.d).map(
+    _, (cost, rows, lab, w) = data.with_columns(3 * data.width).map(
         _farthest_block,
         {"labels": labels},
         (centers, m, data.geometry),
@@ -526,9 +560,9 @@ def on_center_cost(data: Data) -> float:
 def _transform_block(b: Block, centers_t: Array, csq: Array, geometry: Geometry) -> BlockOut:
     xp, Xb = b.xp, b.X
     if geometry is Geometry.COSINE:
-        return BlockOut((1.0 - xp.matmul(Xb, centers_t),), ())
-    xsq = xp.sum(Xb * Xb, axis=1)
-    d2 = xsq[:, None] + csq[None, :] - 2.0 * xp.matmul(Xb, centers_t)
+        return BlockOut((1.0 - _backend.matmul(xp, Xb, centers_t),), ())
+    xsq = _backend.row_sq_norms(xp, Xb)
+    d2 = xsq[:, None] + csq[None, :] - 2.0 * _backend.matmul(xp, Xb, centers_t)
     return BlockOut((xp.sqrt(xp.maximum(d2, 0.0)),), ())
 
 
@@ -537,10 +571,11 @@ def transform(data: Data, centers: Array) -> Array:
     ``1 - cos`` for the cosine geometry."""
     sxp = data.sxp
     k = int(centers.shape[0])
+    centers_t = _backend.matmul_operand(sxp, data.X, sxp.permute_dims(centers, (1, 0)))
     (out,), _ = data.map(
         _transform_block,
         None,
-        (sxp.permute_dims(centers, (1, 0)), sxp.sum(centers * centers, axis=1), data.geometry),
+        (centers_t, sxp.sum(centers * centers, axis=1), data.geometry),
         combine=_no_stats,
         out_specs=(OutSpec((k,), data.dtype),),
     )

@@ -34,12 +34,14 @@ try:  # pragma: no cover - exercised in both configurations by the tests
 
         The estimators take arrays of any Array API library natively and return
         results in the input's namespace and device, so they declare
-        ``array_api_support`` (scikit-learn's ``check_array_api_input`` checks it).
+        ``array_api_support`` (scikit-learn's ``check_array_api_input`` checks it),
+        and sparse samples (scipy.sparse, torch CSR: ``input_tags.sparse``).
         """
 
         def __sklearn_tags__(self) -> Any:
             tags = super().__sklearn_tags__()
             tags.array_api_support = True
+            tags.input_tags.sparse = True
             return tags
 except ImportError:  # pragma: no cover
     HAVE_SKLEARN = False

@@ -108,7 +108,10 @@ def _score_rows(
     parts = []
     for s in range(0, count, piece):
         e = min(count, s + piece)
-        rows = b.prepare(b.raw[s:e, ...]) if idx is None else b.rows_at(idx[s:e])
+        if idx is None:
+            rows = b.prepare(_backend.row_slice(xp, b.raw, s, e))
+        else:
+            rows = b.rows_at(idx[s:e])
         parts.append(
             _backend.nearest_two(
                 xp,
@@ -163,7 +166,8 @@ def _hamerly_block(
     for s in range(0, n, piece):
         e = min(n, s + piece)
         w = None if b.weights is None else b.weights[s:e]
-        parts.append(block_update(xp, b.prepare(b.raw[s:e, ...]), w, lab[s:e], k))
+        rows = b.prepare(_backend.row_slice(xp, b.raw, s, e))
+        parts.append(block_update(xp, rows, w, lab[s:e], k))
     sums = Pieces(xp.stack([p[0] for p in parts]))
     counts = Pieces(xp.stack([p[1] for p in parts]))
     return BlockOut((lab, up, lo), (sums, counts, changed, scored))

@@ -66,7 +66,7 @@ def take_rows(data: Data, idx: np.ndarray) -> Any:
         ind = _backend.from_host(
             data.xp, idx, data.device, _backend.index_dtype(data.xp, data.device)
         )
-        rows = data.xp.take(data.X, ind, axis=0)
+        rows = _backend.to_dense(data.xp, _backend.take_rows(data.xp, data.X, ind))
     else:  # Dask: gather the few rows to the client
         rows = data.sxp.asarray(_backend.to_host(data.xp, data.X[idx, :]))
     return prepare_block(data.sxp, rows, data.geometry, data.offset)
@@ -91,7 +91,7 @@ def init_random(data: Data, k: int, rs: np.random.RandomState) -> Any:
 def _sq_dists(xp: Any, Xb: Any, xsq_b: Any, C: Any) -> Any:
     """(rows, m) squared distances from a block to m points, clipped at 0."""
     csq = xp.sum(C * C, axis=1)
-    d2 = xsq_b[:, None] + csq[None, :] - 2.0 * xp.matmul(Xb, xp.permute_dims(C, (1, 0)))
+    d2 = xsq_b[:, None] + csq[None, :] - 2.0 * _backend.matmul(xp, Xb, xp.permute_dims(C, (1, 0)))
     return xp.maximum(d2, 0.0)
 
 
@@ -337,7 +337,7 @@ def kmeans_plusplus(
     prune = not _backend.prefers_static_shapes(sxp)
     # which chosen center is closest to each sample (int32: k < 2**31)
     owner = _backend.rows_from_host(xp, np.zeros(n, dtype=np.int32), data.X, data.device, sxp.int32)
-    keep = _keep_mode(xp, pad, data.d)
+    keep = _keep_mode(xp, pad, data.width)
     for step in range(1, k):
         u = rs.uniform(size=n_local_trials)
         mass = state.closest if data.weights is None else state.closest * data.weights
@@ -345,7 +345,7 @@ def kmeans_plusplus(
         C = take_rows(data, cand)
         reach = _reach(sxp, stacked, C, eps) if prune else None
         Cp = C if pad == n_local_trials else sxp.concat([C] + [C[-1:, :]] * (pad - n_local_trials))
-        C2t = 2.0 * sxp.permute_dims(Cp, (1, 0))
+        C2t = _backend.matmul_operand(sxp, data.X, 2.0 * sxp.permute_dims(Cp, (1, 0)))
         csq = sxp.sum(C * C, axis=1)
         kept, (gains,) = data.map(
             _pp_gain_block,
@@ -391,7 +391,7 @@ def _select_block(b: Block, scale: Any) -> BlockOut:
     xp, wb, closest_b = b.xp, b.weights, b.rows["closest"]
     p = closest_b * float(scale) if wb is None else closest_b * wb * float(scale)
     idx = xp.nonzero(b.rows["u"] < p)[0]
-    return BlockOut((), (b.rows_at(idx),))
+    return BlockOut((), (_backend.to_dense(b.xp, b.rows_at(idx)),))
 
 
 def _concat_rows(xp: Any, a: Any, b: Any) -> Any:

@@ -72,7 +72,7 @@ def memory_advice(
         if not _backend.is_out_of_memory(exc):
             raise
         itemsize = 8 if data.dtype == getattr(data.xp, "float64", None) else 4
-        budget = data.chunk * (k + data.d) * itemsize
+        budget = data.chunk * (k + data.width) * itemsize
         if output_bytes > 8 * budget:
             raise MemoryError(
                 f"out of memory on {data.device!r}: the result alone needs "
@@ -432,7 +432,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
         weight_scale: float = 1.0,
     ) -> Data:
         # unit rows take two (rows, d) temporaries more in every pass
-        extra = 2 * int(X.shape[1]) if self._geometry is Geometry.COSINE else 0
+        extra = 2 * _backend.row_width(X) if self._geometry is Geometry.COSINE else 0
         chunk = chunk_size_for(xp, X, device, k + extra, self.chunk_bytes)
         return Data(
             xp=xp,
@@ -474,6 +474,11 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
         X = _backend.prepare_rows(xp, X)
         sw = prepare_sample_weight(xp, sample_weight, int(X.shape[0]), X.dtype, device)
         offset = getattr(self, "_offset", None)
+        if offset is not None and _backend.is_sparse(X):
+            # sparse rows are never shifted: measured against the centers as
+            # returned (a fit on dense data far from the origin was shifted)
+            k = int(centers.shape[0])
+            return centers, self._make_data(xp, X, sw.array, device, None, k, sw.scale)
         data = self._make_data(xp, X, sw.array, device, offset, int(centers.shape[0]), sw.scale)
         if data.sxp is not xp:
             centers = data.sxp.asarray(_backend.to_host(xp, centers))
@@ -543,7 +548,8 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
         sxp = data.sxp
         tol = float(sxp.mean(var)) * float(self.tol)
         offset = None
-        if self._geometry is Geometry.EUCLIDEAN and needs_offset(sxp, mean, var):
+        # sparse samples are never shifted (``Data.shiftable``)
+        if self._geometry is Geometry.EUCLIDEAN and data.shiftable and needs_offset(sxp, mean, var):
             offset = mean
             data = replace(data, offset=offset)
         method = InitMethod.resolve(inp.init, inp.xp)

@@ -120,7 +120,8 @@ def reassign_small(
     source = np.zeros(counts_h.shape[0], dtype=np.int64)
     source[low] = picks
     idx = _backend.from_host(xp, source, device, _backend.index_dtype(xp, device))
-    rows = prepare_block(xp, xp.take(batch.X, idx, axis=0), batch.geometry, batch.offset)
+    rows = _backend.to_dense(xp, _backend.take_rows(xp, batch.X, idx))
+    rows = prepare_block(xp, rows, batch.geometry, batch.offset)
     mask = _backend.from_host(xp, low, device)
     centers = xp.where(mask[:, None], rows, centers)
     counts_h[low] = counts_h[~low].min()
@@ -349,7 +350,7 @@ class MiniBatchKMeans(BaseKMeans):
         ind = _backend.from_host(
             xp, idx.astype(np.int64), data.device, _backend.index_dtype(xp, data.device)
         )
-        X = xp.take(data.X, ind, axis=0)
+        X = _backend.take_rows(xp, data.X, ind)  # sparse rows stay sparse
         w = None if data.weights is None else xp.take(data.weights, ind, axis=0)
         return replace(data, X=X, weights=w, chunk=min(data.chunk, int(idx.shape[0])))
 
@@ -409,7 +410,7 @@ class MiniBatchKMeans(BaseKMeans):
         data = self._make_data(xp, inp.X, inp.weights, device, None, k, inp.weight_scale)
         mean, var = column_mean_var(data)
         tol = float(xp.mean(var)) * float(self.tol)
-        offset = mean if needs_offset(xp, mean, var) else None
+        offset = mean if data.shiftable and needs_offset(xp, mean, var) else None
         data = replace(data, offset=offset)
         progress = Progress(self.verbose, inp.n_init, k)
         # batches draw rows in proportion to their weight and count each drawn
@@ -528,7 +529,7 @@ class MiniBatchKMeans(BaseKMeans):
             n = int(Xc.shape[0])
             data = self._make_data(xp, Xc, w, device, None, k, scale)
             mean, var = column_mean_var(data)
-            offset = mean if needs_offset(xp, mean, var) else None
+            offset = mean if data.shiftable and needs_offset(xp, mean, var) else None
             data = replace(data, offset=offset)
             init_size = self._init_size(k, n)
             with memory_advice(data, k, self.chunk_bytes), _backend.blas_one_thread:
@@ -572,6 +573,13 @@ class MiniBatchKMeans(BaseKMeans):
             else:
                 w = sw.array if ratio == 1.0 else sw.array * ratio
             rs, offset, state = self._rs, self._offset, self._stream
+            if offset is not None and _backend.is_sparse(Xc):
+                raise ValueError(
+                    f"{type(self).__name__} started on dense data far from the origin, which it "
+                    "shifts by their mean; sparse samples are never shifted, so partial_fit "
+                    "cannot continue on sparse data: pass dense batches (X.toarray()), or "
+                    "start on sparse data"
+                )
             centers = self._working_centers(xp, centers_out)
             data = self._make_data(xp, Xc, w, device, offset, k, scale)
             n_steps = self.n_steps_

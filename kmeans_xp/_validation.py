@@ -484,6 +484,16 @@ def as_array(xp: Any, a: Any, device: Any, name: str) -> Any:
     a = _backend.prepare_input(a, name)
     if isinstance(a, np.ndarray) and a.dtype == object:
         return _backend.from_host(xp, _object_to_float(a, name), device)
+    if _backend.is_sparse(a):
+        # scipy.sparse or torch CSR samples (``_backend._sparse``); centers,
+        # weights and the like are dense, as in scikit-learn
+        if name != "X":
+            raise TypeError(
+                f"Sparse data was passed for {name}, but dense data is required; convert it "
+                "with .toarray()"
+            )
+        _backend.check_sparse_namespace(xp, a, name)
+        return a
     if is_array_api_obj(a):
         return a
     if hasattr(a, "toarray") or type(a).__module__.startswith("scipy.sparse"):
@@ -654,7 +664,7 @@ def check_data(
             and _all_finite(xp, original, device)
         ):
             raise _cast_overflow_error(xp, original, target, name, fitted=dtype is not None)
-        n_nan = int(xp.sum(xp.astype(xp.isnan(X), xp.int32)))
+        n_nan = int(xp.sum(xp.astype(xp.isnan(_values(X)), xp.int32)))
         what = "NaN" if n_nan else "infinity"
         raise ValueError(
             f"{name} contains {what} (n_nan={n_nan}); remove or impute non-finite "
@@ -669,7 +679,7 @@ def _cast_overflow_error(
     xp: Any, original: Any, target: Any, name: str, *, fitted: bool
 ) -> ValueError:
     """Finite values that became infinite on the cast to a narrower float."""
-    big = float(_backend.to_host(xp, xp.max(xp.abs(original))))
+    big = float(_backend.to_host(xp, xp.max(xp.abs(_values(original)))))
     limit = float(xp.finfo(target).max)
     to, frm = _dtype_name(target), _dtype_name(original.dtype)
     why = f" (the model was fitted on {to} data)" if fitted else ""
@@ -688,8 +698,15 @@ def _both(xp: Any, a: tuple[Any], b: tuple[Any]) -> tuple[Any]:
     return (xp.logical_and(a[0], b[0]),)
 
 
+def _values(X: Any) -> Any:
+    """The stored values of sparse X (1-D), X itself when dense."""
+    return _backend.sparse_values(X) if _backend.is_sparse(X) else X
+
+
 def _all_finite(xp: Any, X: Any, device: Any) -> bool:
     """Whether every value is finite, one row chunk at a time (no n x d mask)."""
+    if _backend.is_sparse(X):  # the stored values (the others are zeros)
+        return bool(xp.all(xp.isfinite(_backend.sparse_values(X))))
     d = int(X.shape[1])
     n = X.shape[0] if not _backend.is_lazy(xp) else max(X.chunks[0])
     chunk = _backend.chunk_rows(xp, device, int(n), 4 * d, None)
@@ -711,8 +728,11 @@ def _check_magnitude(xp: Any, X: Any, name: str, *, check_small: bool = False) -
     subnormal or zero and samples look like duplicates). Data whose rows are
     all equal (no difference at all) is valid.
     """
-    hi = _backend.to_host(xp, xp.max(X, axis=0)).astype(np.float64)
-    lo = _backend.to_host(xp, xp.min(X, axis=0)).astype(np.float64)
+    if _backend.is_sparse(X):  # implicit zeros included
+        hi, lo = _backend.sparse_column_extremes(X)
+    else:
+        hi = _backend.to_host(xp, xp.max(X, axis=0)).astype(np.float64)
+        lo = _backend.to_host(xp, xp.min(X, axis=0)).astype(np.float64)
     n = X.shape[0]
     n = int(n) if n is not None and n == n else 1
     with np.errstate(over="ignore", invalid="ignore"):
@@ -729,7 +749,7 @@ def _check_magnitude(xp: Any, X: Any, name: str, *, check_small: bool = False) -
     if check_small:
         with np.errstate(over="ignore", invalid="ignore"):
             spread = float(np.max(hi - lo))
-        if spread == 0.0 and n > 1:
+        if spread == 0.0 and n > 1 and not _backend.is_sparse(X):
             # every row equal as the device computes, or a device that flushes
             # subnormal values to zero (XLA on the CPU): look at some rows on the host
             head = _backend.to_host(xp, X[: min(n, 1024), :]).astype(np.float64)

@@ -14,6 +14,7 @@ One module a concern:
 - ``_capabilities``: what a namespace is and can do (names, devices, dtypes);
 - ``_transfer``: host <-> device copies, synchronisation, free memory;
 - ``_kernels``: nearest centers, products, per-cluster sums, row subsets;
+- ``_sparse``: the same primitives on CSR row blocks (scipy.sparse, torch);
 - ``_executor``: the map over row chunks (thread pool) or row blocks (Dask),
   chunk sizes and BLAS threading;
 - ``_inputs``: what users hand in beyond the standard (torch grad / meta
@@ -30,7 +31,9 @@ from ._inputs import *  # noqa: F403
 from ._inputs import __all__ as _inp_all
 from ._kernels import *  # noqa: F403
 from ._kernels import __all__ as _ker_all
+from ._sparse import *  # noqa: F403
+from ._sparse import __all__ as _spa_all
 from ._transfer import *  # noqa: F403
 from ._transfer import __all__ as _tra_all
 
-__all__ = [*_cap_all, *_exe_all, *_inp_all, *_ker_all, *_tra_all]
+__all__ = [*_cap_all, *_exe_all, *_inp_all, *_ker_all, *_spa_all, *_tra_all]

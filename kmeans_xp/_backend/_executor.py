@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import is_dask_namespace, is_jax_namespace, is_numpy_namespace
 
+from ._kernels import row_slice
 from ._transfer import free_memory_bytes
 
 __all__ = [
@@ -216,7 +217,7 @@ def _map_rows_local(
 
     def run(start: int) -> Any:
         stop = min(n, start + chunk)
-        blocks = tuple(None if a is None else a[start:stop, ...] for a in rows)
+        blocks = tuple(None if a is None else row_slice(xp, a, start, stop) for a in rows)
         return fn(xp, *blocks, *shared)
 
     threads = host_threads() if threads is None else threads

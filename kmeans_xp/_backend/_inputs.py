@@ -9,6 +9,9 @@ What a user may hand in that the Array API alone does not describe:
 - pandas objects, including the nullable dtypes (``Float64``, ``Int64``) whose
   ``pd.NA`` becomes an object array in ``np.asarray`` (missing values refused
   with their own message, otherwise converted to the matching NumPy dtype);
+- sparse samples (``_sparse``): scipy.sparse of any format and torch COO /
+  CSC become CSR; CuPy, pydata, JAX sparse arrays and Dask arrays of
+  sparse blocks are refused with what to pass instead;
 - Dask arrays with unknown chunk sizes (``X[X[:, 0] > 0]``): the sizes are
   computed (one pass over the data) on a new array object, so the caller's
   array is left as it was.
@@ -25,6 +28,8 @@ from typing import Any
 import numpy as np
 from array_api_compat import is_dask_array, is_torch_array
 
+from ._sparse import prepare_sparse_input
+
 __all__ = [
     "fitted_mismatch_message",
     "prepare_input",
@@ -38,6 +43,9 @@ def prepare_input(a: Any, name: str) -> Any:
     """
     if a is None:
         return a
+    sparse = prepare_sparse_input(a, name)
+    if sparse is not None:  # scipy.sparse / torch sparse: CSR (other kinds refused)
+        return sparse
     if is_torch_array(a):
         return _torch_input(a, name)
     if isinstance(a, np.ma.MaskedArray):

@@ -18,17 +18,28 @@ from array_api_compat import (
     is_torch_namespace,
 )
 
-from . import _compiled
+from . import _compiled, _sparse
 from ._capabilities import device_of, index_dtype
+from ._sparse import is_sparse
 
 __all__ = [
+    "column_sq_devs",
+    "column_sums",
     "lloyd_chunk",
+    "matmul",
+    "matmul_operand",
     "nearest_center",
     "nearest_two",
     "nonzero_rows",
+    "product_terms",
     "products_by_column",
+    "row_slice",
+    "row_sq_norms",
+    "row_width",
     "segment_count",
     "segment_sum",
+    "take_rows",
+    "to_dense",
 ]
 
 
@@ -54,6 +65,12 @@ def nonzero_rows(xp: Any, mask: Any) -> tuple[Any, int]:
 
 def _scores(xp: Any, Xb: Any, centers_t: Any, half_csq: Any) -> Any:
     """(rows, k) scores ``half_csq - x.c`` of a chunk (one product)."""
+    if is_sparse(Xb):
+        scores = _sparse.sparse_matmul(Xb, centers_t)
+        if isinstance(scores, np.ndarray):
+            np.subtract(half_csq, scores, out=scores)
+            return scores
+        return half_csq[None, :] - scores
     if is_numpy_namespace(xp):
         scores = np.matmul(Xb, centers_t)
         np.subtract(half_csq, scores, out=scores)
@@ -72,6 +89,8 @@ def _exact_labels(xp: Any, Xs: Any, centers: Any, half_csq: Any, candidates: Any
     blocks or threads its products. Exact ties go to the first center."""
     from ._capabilities import has_float64
 
+    if is_sparse(Xs):
+        return _sparse.sparse_exact_labels(Xs, centers, half_csq, candidates)
     dev = device_of(Xs)
     hi = xp.float64 if has_float64(xp, dev) else Xs.dtype
     C = xp.astype(centers, hi)
@@ -152,7 +171,7 @@ def _settle_ties(
     cand = (xp.take(scores, idx, axis=0) <= xp.take(thr, idx)[:, None]) | (
         ids[None, :] == a_near[:, None]
     )
-    exact = _exact_labels(xp, xp.take(Xb, idx, axis=0), centers, half_csq, cand)
+    exact = _exact_labels(xp, take_rows(xp, Xb, idx), centers, half_csq, cand)
     exact = xp.astype(exact, a.dtype)
     if is_numpy_namespace(xp):
         out = a.copy()
@@ -316,7 +335,7 @@ def products_by_column(xp: Any, Xb: Any, Ct: Any) -> Any:
     """``(Xb @ Ct)`` transposed, (m, rows), stored row by row: passes that
     follow then run along the long axis. The product itself is taken as
     (rows, m), the shape BLAS is fastest on for a few columns."""
-    P = xp.matmul(Xb, Ct)
+    P = matmul(xp, Xb, Ct)
     if is_numpy_namespace(xp):
         return np.ascontiguousarray(P.T)
     if is_cupy_namespace(xp):
@@ -355,6 +374,8 @@ def segment_sum(xp: Any, values: Any, labels: Any, n_segments: int, weights: Any
     is multiplied by its weight first. Returns an array of shape
     (n_segments, d) in the dtype of ``values``.
     """
+    if is_sparse(values):
+        return _sparse.sparse_segment_sum(values, labels, n_segments, weights)
     if is_numpy_namespace(xp):
         return _segment_sum_numpy(values, labels, n_segments, weights)
     views = _compiled_views(xp, values, weights, labels)
@@ -453,3 +474,87 @@ def _segment_sum_onehot(xp: Any, values: Any, labels: Any, k: int) -> Any:
     ids = xp.arange(k, dtype=labels.dtype, device=_device_of(labels))
     onehot_t = xp.astype(ids[:, None] == labels[None, :], values.dtype)
     return xp.matmul(onehot_t, values)
+
+
+# --------------------------------------------------------------------------
+# row blocks, dense or sparse (``_sparse``: scipy.sparse and torch CSR)
+# --------------------------------------------------------------------------
+def row_slice(xp: Any, X: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of X (a view where the library has them)."""
+    if is_sparse(X):
+        return _sparse.sparse_row_slice(X, start, stop)
+    return X[start:stop, ...]
+
+
+def take_rows(xp: Any, X: Any, idx: Any) -> Any:
+    """The rows of X at ``idx`` (an index array of ``xp``), of X's kind:
+    dense rows for dense X, a CSR block for sparse X."""
+    if is_sparse(X):
+        return _sparse.sparse_take_rows(X, idx)
+    return xp.take(X, idx, axis=0)
+
+
+def to_dense(xp: Any, X: Any) -> Any:
+    """X as a dense array (itself when dense): for a few gathered rows only."""
+    return _sparse.sparse_to_dense(X) if is_sparse(X) else X
+
+
+def matmul(xp: Any, X: Any, B: Any) -> Any:
+    """``X @ B`` for a block of rows (dense or sparse) and a dense ``B``."""
+    if is_sparse(X):
+        return _sparse.sparse_matmul(X, B)
+    return xp.matmul(X, B)
+
+
+def matmul_operand(xp: Any, X: Any, B: Any) -> Any:
+    """``B`` laid out for ``matmul(xp, X_block, B)`` over many blocks of X:
+    row-major for a sparse X (scipy's kernel reads it so; made once, not per
+    block); as it is for dense X (BLAS takes either layout)."""
+    if not is_sparse(X):
+        return B
+    if is_numpy_namespace(xp):
+        return np.ascontiguousarray(B)
+    if is_torch_namespace(xp):
+        return B.contiguous()
+    return B
+
+
+def row_sq_norms(xp: Any, X: Any) -> Any:
+    """Squared norm of each row, (rows,), in X's dtype."""
+    if is_sparse(X):
+        return _sparse.sparse_row_sq_norms(X)
+    return xp.sum(X * X, axis=1)
+
+
+def column_sums(xp: Any, X: Any) -> Any:
+    """Sum of each column, (d,), in X's dtype."""
+    if is_sparse(X):
+        return _sparse.sparse_column_sums(X)
+    return xp.sum(X, axis=0)
+
+
+def column_sq_devs(xp: Any, X: Any, mean: Any) -> Any:
+    """Per column, the sum over the rows of ``(x - mean)**2``, (d,)."""
+    if is_sparse(X):
+        return _sparse.sparse_column_sq_devs(X, mean)
+    dev = X - mean
+    return xp.sum(dev * dev, axis=0)
+
+
+def row_width(X: Any) -> int:
+    """Values one row of X holds, for chunk sizes: its features when dense;
+    its stored values and their indices, on average, when sparse."""
+    if is_sparse(X):
+        return _sparse.sparse_row_width(X)
+    return int(X.shape[1])
+
+
+def product_terms(X: Any) -> int:
+    """The most terms a dot product ``x.c`` of a row of X with a dense
+    vector sums, for its rounding bound: the features of a dense row; for
+    sparse rows, the most stored entries of a row, plus the terms of a
+    pairwise sum over the features (the centers' squared norms)."""
+    d = int(X.shape[1])
+    if is_sparse(X):
+        return min(d, _sparse.sparse_max_row_nnz(X) + d.bit_length() + 8)
+    return d
