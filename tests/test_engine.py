@@ -34,7 +34,7 @@ _SLOW = pytest.mark.slow
     ("name", "given_init"),
     [
         ("lloyd", True),
-        ("lloyd", False),
+        pytest.param("lloyd", False, marks=_SLOW),
         pytest.param("hamerly", True, marks=_SLOW),
         ("spherical", True),
         pytest.param("spherical", False, marks=_SLOW),
@@ -79,7 +79,9 @@ def test_peak_memory_at_large_k():
 
 
 # -------------------------------------------------------- one relocation
+# JAX: Lloyd's relocation by default (SphericalKMeans on JAX: test_spherical_agrees_with_numpy)
 @pytest.mark.slow_on("dask", "jax", when=lambda p: p["name"] in ("hamerly", "minibatch"))
+@pytest.mark.slow_on("jax", when=lambda p: p["name"] == "spherical")
 @pytest.mark.parametrize("name", ["lloyd", "hamerly", "spherical", "minibatch"])
 def test_relocation_leaves_no_cluster_empty(backend, name):
     """20 points near (1, 0), one at (0, 1): the center at (-1, 0) gets no
@@ -143,8 +145,16 @@ def test_spherical_agrees_with_numpy(backend, init):
 
 
 # ------------------------------------------ Hamerly on uneven Dask blocks
+# (a 1-row block then the rest by default; the other layouts in the slow run)
 @pytest.mark.backends("dask")
-@pytest.mark.parametrize("chunks", [(700, 1100, 1200), (100_000,), (1, 2999)])
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        pytest.param((700, 1100, 1200), marks=_SLOW),
+        pytest.param((100_000,), marks=_SLOW),
+        (1, 2999),
+    ],
+)
 def test_hamerly_on_uneven_dask_blocks_equals_lloyd(backend, chunks):
     import dask.array as da
 
@@ -237,6 +247,7 @@ def test_minibatch_fit_from_several_threads_equals_a_serial_fit():
         np.testing.assert_array_equal(centers, serial.cluster_centers_)
 
 
+@pytest.mark.slow  # 12 fits of 60k rows in 4 threads
 def test_blas_threads_restored_after_concurrent_fits():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     before = [
