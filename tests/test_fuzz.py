@@ -466,22 +466,32 @@ def test_same_float32_result_whatever_the_thread_count(tmp_path, configs):
     seed is one whose float32 rounding differed with the thread count): the
     same labels, centers (bitwise), inertia and n_iter_ in fresh interpreters
     with one and two threads, for Lloyd and Hamerly."""
-    results = {}
+    # the interpreters run side by side (the result may not depend on the load either)
+    procs = {}
     for name, limits in configs.items():
         env = dict(os.environ, **limits)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
         out = tmp_path / f"{name}.npz"
-        proc = subprocess.run(
+        procs[name] = subprocess.Popen(
             [sys.executable, "-c", THREADS_SCRIPT, "20000", "1", str(out)],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=env,
             cwd=ROOT,
-            timeout=300,
         )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        summary = json.loads(proc.stdout.strip().splitlines()[-1])
-        with np.load(out) as f:
+    try:
+        outputs = {name: proc.communicate(timeout=300) for name, proc in procs.items()}
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    results = {}
+    for name, (stdout, stderr) in outputs.items():
+        assert procs[name].returncode == 0, stderr[-3000:]
+        summary = json.loads(stdout.strip().splitlines()[-1])
+        with np.load(tmp_path / f"{name}.npz") as f:
             results[name] = (summary, {key: f[key] for key in f.files})
     (ref_name, (ref_summary, ref_arrays)), *others = results.items()
     for name, (summary, arrays) in others:

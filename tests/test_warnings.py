@@ -5,11 +5,13 @@ Every estimator's fit, predict, transform and score run under
 the other one: NumPy and torch in float32 and float64, JAX float32 without
 x64 (in a subprocess: the test session turns x64 on globally), JAX float64 with
 x64, and Dask (KMeans only: the others refuse Dask arrays by design). Then the
-command line under ``python -W error``.
+command line under ``python -W error`` (one interpreter per library and dtype,
+started side by side).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -101,26 +103,56 @@ def test_no_warning_on_jax_float32_without_x64():
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
 
 
-@pytest.mark.parametrize(
-    "lib, dtype",
-    [
-        ("numpy", np.float64),
-        ("torch", np.float32),
-        ("jax", np.float32),  # JAX's default, no x64
-        ("jax", np.float64),  # the CLI turns x64 on for float64 data
-        ("dask", np.float64),
-    ],
-)
-def test_cli_fit_with_warnings_as_errors(tmp_path, lib, dtype):
+CLI_CASES = [
+    ("numpy", np.float64),
+    pytest.param("torch", np.float32, marks=pytest.mark.needs_backends("torch")),
+    pytest.param("jax", np.float32, marks=pytest.mark.needs_backends("jax")),  # no x64
+    # the CLI turns x64 on for float64 data
+    pytest.param("jax", np.float64, marks=pytest.mark.needs_backends("jax")),
+    pytest.param("dask", np.float64, marks=pytest.mark.needs_backends("dask")),
+]
+
+
+def _cli_key(lib, dtype) -> str:
+    return f"{lib}-{np.dtype(dtype).name}"
+
+
+@pytest.fixture(scope="module")
+def cli_fits(request, tmp_path_factory):
+    """``python -W error -m kmeans_xp fit`` for every case of
+    test_cli_fit_with_warnings_as_errors that this session runs, all started at
+    once (side by side: most of each is an interpreter importing its libraries)."""
+    procs = {}
+    for item in request.session.items:
+        if item.originalname != "test_cli_fit_with_warnings_as_errors":
+            continue
+        if item.get_closest_marker("skip") is not None:  # (--backends)
+            continue
+        lib, dtype = item.callspec.params["lib"], item.callspec.params["dtype"]
+        if importlib.util.find_spec(lib) is None:
+            continue  # the test skips
+        folder = tmp_path_factory.mktemp(_cli_key(lib, dtype))
+        path = folder / "x.npy"
+        np.save(path, blobs(dtype=dtype))
+        proc = subprocess.Popen(
+            [sys.executable, "-W", "error", "-m", "kmeans_xp", "fit", str(path), "-k", "3",
+             "--backend", lib, "--out", str(folder / "m.npz")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=folder,
+        )  # fmt: skip
+        procs[_cli_key(lib, dtype)] = (proc, folder)
+    yield procs
+    for proc, _ in procs.values():
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+@pytest.mark.parametrize("lib, dtype", CLI_CASES)
+def test_cli_fit_with_warnings_as_errors(request, lib, dtype):
     pytest.importorskip("dask.array" if lib == "dask" else lib)
-    path = tmp_path / "x.npy"
-    np.save(path, blobs(dtype=dtype))
-    proc = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "kmeans_xp", "fit", str(path), "-k", "3",
-         "--backend", lib, "--out", str(tmp_path / "m.npz")],
-        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "warning" not in proc.stderr.lower(), proc.stderr[-3000:]
-    with np.load(tmp_path / "m.npz") as f:
+    proc, folder = request.getfixturevalue("cli_fits")[_cli_key(lib, dtype)]
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr[-3000:]
+    assert "warning" not in stderr.lower(), stderr[-3000:]
+    with np.load(folder / "m.npz") as f:
         assert f["cluster_centers"].dtype == dtype
