@@ -111,6 +111,7 @@ def test_bench_cpu_quick(tmp_path: Path) -> None:
         assert (tmp_path / "bench_cpu.png").stat().st_size > 1000
 
 
+@pytest.mark.slow  # a fresh interpreter importing every GPU library's CPU build
 def test_bench_gpu_skips_cleanly_without_gpu(tmp_path: Path) -> None:
     """The GPU script exits 0 and says what it skipped on a machine without CUDA."""
     try:

@@ -344,6 +344,7 @@ def _overcommit_refuses_huge() -> bool:
         return False
 
 
+@pytest.mark.slow  # a predict of 1e5 x 1e4 distances at the suggested budget
 @pytest.mark.backends("numpy")
 @pytest.mark.filterwarnings("ignore:Number of distinct clusters")
 @pytest.mark.skipif(
