@@ -124,7 +124,7 @@ def cli_fits(request, tmp_path_factory):
     once (side by side: most of each is an interpreter importing its libraries)."""
     procs = {}
     for item in request.session.items:
-        if item.originalname != "test_cli_fit_with_warnings_as_errors":
+        if getattr(item, "originalname", None) != "test_cli_fit_with_warnings_as_errors":
             continue
         if item.get_closest_marker("skip") is not None:  # (--backends)
             continue
