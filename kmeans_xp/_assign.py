@@ -290,6 +290,8 @@ def chunk_size_for(xp: Namespace, X: Array, device: Device, n_cols: int, budget:
     n = X.shape[0]
     if _backend.is_lazy(xp):
         n = max(X.chunks[0])
+    if budget is None and _backend.is_sparse(X):
+        budget = _backend.sparse_chunk_budget(xp, device, n_cols, int(X.shape[1]), itemsize)
     return _backend.chunk_rows(xp, device, int(n), row_bytes, budget)
 
 

@@ -337,7 +337,9 @@ def kmeans_plusplus(
     prune = not _backend.prefers_static_shapes(sxp)
     # which chosen center is closest to each sample (int32: k < 2**31)
     owner = _backend.rows_from_host(xp, np.zeros(n, dtype=np.int32), data.X, data.device, sxp.int32)
-    keep = _keep_mode(xp, pad, data.width)
+    # sparse rows: gains kept up to X's own size (``width`` counts a row's stored
+    # values and indices), as a second pass would gather the rows again
+    keep = _keep_mode(xp, pad, 4 * data.width if data.sparse else data.d)
     for step in range(1, k):
         u = rs.uniform(size=n_local_trials)
         mass = state.closest if data.weights is None else state.closest * data.weights

@@ -243,10 +243,23 @@ class _Parts(NamedTuple):
 def _matvecs() -> Any:
     """scipy's compiled CSR times dense kernel, called on the parent's arrays
     (no copy of a block); None where this scipy does not have it."""
+    return _scipy_kernel("csr_matvecs")
+
+
+@functools.cache
+def _row_index() -> Any:
+    """scipy's compiled row gather (what ``X[rows]`` runs), called on the
+    parent's arrays; None where this scipy does not have it."""
+    return _scipy_kernel("csr_row_index")
+
+
+def _scipy_kernel(name: str) -> Any:
+    # scipy's compiled CSR routines (a private module, stable since scipy
+    # 0.14): each primitive has a public-API path for when it is missing
     try:
         from scipy.sparse import _sparsetools
 
-        return _sparsetools.csr_matvecs
+        return getattr(_sparsetools, name)
     except (ImportError, AttributeError):  # pragma: no cover - other scipy versions
         return None
 
@@ -354,6 +367,10 @@ class _NumpyOps:
     @staticmethod
     def sqrt(a: Any) -> Any:
         return np.sqrt(a)
+
+    @staticmethod
+    def sq_norms(C: Any) -> Any:
+        return np.einsum("ij,ij->i", C, C)
 
     @staticmethod
     def clip0(a: Any) -> Any:
@@ -469,6 +486,10 @@ class _TorchOps:
         return torch.sqrt(a)
 
     @staticmethod
+    def sq_norms(C: Any) -> Any:
+        return (C * C).sum(1)
+
+    @staticmethod
     def clip0(a: Any) -> Any:
         return a.clamp_min(0.0)
 
@@ -532,6 +553,14 @@ def sparse_take_rows(X: Any, idx: Any) -> Any:
     lens = p.ptr[idx + 1] - starts
     ptr = ops.offsets(lens)
     total = int(ptr[-1])
+    gather = None if is_torch_array(X) else _row_index()
+    if gather is not None and idx.shape[0]:
+        # one compiled pass on the parent's arrays (a block's offsets index them)
+        b = _NumpyOps.block(X)
+        cols, vals = np.empty(total, dtype=b.indices.dtype), np.empty(total, dtype=b.data.dtype)
+        rows = idx.astype(b.indptr.dtype, copy=False)
+        gather(rows.shape[0], rows, b.indptr, b.indices, b.data, cols, vals)
+        return ops.make(X, vals, cols, ptr.astype(b.indptr.dtype, copy=False), p.n_cols)
     pos = ops.repeat(starts - ptr[:-1], lens) + ops.arange(total, ptr)
     return ops.make(X, p.vals[pos], p.cols[pos], ptr, p.n_cols)
 
@@ -617,8 +646,7 @@ def sparse_assigned_costs(X: Any, centers: Any, labels: Any, cosine: bool) -> An
     if cosine:
         return 1.0 - ops.row_sums(p, p.vals * c)
     t = p.vals - c
-    csq = (centers * centers).sum(1)[labels]
-    return ops.clip0(csq + ops.row_sums(p, t * t - c * c))
+    return ops.clip0(ops.sq_norms(centers)[labels] + ops.row_sums(p, t * t - c * c))
 
 
 def sparse_exact_labels(X: Any, centers: Any, half_csq: Any, candidates: Any) -> Any:
