@@ -321,8 +321,9 @@ def kmeans_plusplus(
     if n_local_trials is None:
         n_local_trials = 2 + int(math.log(k))
     # BLAS kernels work on multiples of 8 columns: the candidates are padded
-    # for the product (repeating the last), and the padding dropped after it
-    pad = -(-n_local_trials // 8) * 8
+    # for the product (repeating the last), and the padding dropped after it;
+    # a sparse product costs each column (no padding)
+    pad = n_local_trials if data.sparse else -(-n_local_trials // 8) * 8
     # a step's temporaries are about six (rows, pad) arrays (products, their
     # transposed copy, gains and the steps between)
     data = data.with_columns(6 * pad)
