@@ -607,8 +607,9 @@ def sparse_segment_sum(X: Any, labels: Any, k: int, weights: Any = None) -> Any:
     dense, in the data's dtype: one scatter-add over the stored entries."""
     ops = _ops(X)
     p = ops.parts(X)
-    lab = ops.repeat(ops.astype(labels, ops.index), p.lens)
-    flat = lab * p.n_cols + ops.astype(p.cols, ops.index)
+    # the flat position of each entry in the (k, d) sums: label * d + column
+    flat = ops.repeat(ops.astype(labels, ops.index) * p.n_cols, p.lens)
+    flat += p.cols
     vals = p.vals if weights is None else p.vals * ops.repeat(weights, p.lens)
     out = ops.scatter_add(k * p.n_cols, flat, vals, p.vals.dtype)
     return out.reshape((k, p.n_cols))
