@@ -266,6 +266,7 @@ def test_k_means_function_and_fit_methods():
     frozen.check()
 
 
+@pytest.mark.filterwarnings("ignore:Number of distinct clusters")  # rows repeated 30 times
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_exact_ties_settled_as_dense(dtype):
     """Rows exactly between two centers go to the first, as in the dense fit
