@@ -68,6 +68,12 @@ EXPECTED_FAILED = {
         "the check shuffles the weighted rows; a seed's draws are scikit-learn's, "
         "which depend on the order of the rows"
     ),
+    # the same check on CSR rows (sparse X is accepted, so scikit-learn runs it);
+    # test_sample_weight_equivalence_fixed_init below runs on CSR rows too
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "the check shuffles the weighted rows; a seed's draws are scikit-learn's, "
+        "which depend on the order of the rows"
+    ),
     # Issue 2 specifies a TypeError for inputs from different array libraries
     # (X from one, sample_weight from another), pinned by
     # tests/test_validation.py::test_sample_weight_from_other_library;
@@ -226,8 +232,9 @@ def test_sklearn_tags():
         assert tags.transformer_tags is not None
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("Est", [KMeans, MiniBatchKMeans, SphericalKMeans])
-def test_sample_weight_equivalence_fixed_init(Est):
+def test_sample_weight_equivalence_fixed_init(Est, sparse):
     """From given centers, integer weights == repeated rows (no random draws).
 
     MiniBatchKMeans draws its batches among the rows, so only its
@@ -239,6 +246,10 @@ def test_sample_weight_equivalence_fixed_init(Est):
     w[:3] = 1  # the rows used as initial centers stay in both versions
     init = X[:3].copy()
     X_rep = np.repeat(X, w, axis=0)
+    if sparse:
+        from scipy.sparse import csr_matrix
+
+        X, X_rep = csr_matrix(X), csr_matrix(X_rep)
     if Est is MiniBatchKMeans:
         a = Est(3, init=init, random_state=0, reassignment_ratio=0.0).partial_fit(
             X, sample_weight=w

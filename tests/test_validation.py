@@ -186,12 +186,6 @@ def test_string_X():
         KMeans(1).fit(np.array([["a", "b"], ["c", "d"]]))
 
 
-def test_sparse_X():
-    sparse = pytest.importorskip("scipy.sparse")
-    with pytest.raises(TypeError, match="sparse"):
-        KMeans(1).fit(sparse.csr_matrix(np.eye(3)))
-
-
 # -------------------------------------------------------------- n_clusters
 # Parameter errors are InvalidParameterError with scikit-learn's wording (see
 # the constraint tables at the end of this file).

@@ -253,17 +253,17 @@ def _map_rows_local(
 
 
 def _torch_cpu_compiled(xp: Any, X: Any) -> bool:
-    """CPU torch tensors whose passes run the compiled loops (which release
-    the GIL): their chunks go on the thread pool as NumPy's do."""
+    """Dense CPU torch tensors, whose passes run the compiled loops (which
+    release the GIL): their chunks go on the thread pool as NumPy's do."""
     from array_api_compat import is_torch_namespace
 
     from . import _compiled
 
-    return (
-        is_torch_namespace(xp)
-        and getattr(getattr(X, "device", None), "type", None) == "cpu"
-        and _compiled.available()
-    )
+    if not (is_torch_namespace(xp) and _compiled.available()):
+        return False
+    import torch
+
+    return bool(X.device.type == "cpu" and X.layout == torch.strided)
 
 
 def _in_order(pool: ThreadPoolExecutor, fn: Any, items: Any, window: int) -> Iterator[Any]:
