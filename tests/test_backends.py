@@ -61,10 +61,12 @@ def xp_dtype(backend, dtype: str):
 ALGORITHMS = ["lloyd", "hamerly", "auto"]
 
 
-# Dask (~40 ms a pass, every parametrization in .ci/run's slow run) and JAX (a
-# compile of each operation per new shape and dtype, ~200 compiles a fit: its
-# slow share is a manual run) keep one case of each property in the default run,
-# on the shapes the other cases share (480 x 3, k = 4).
+# Dask (~40 ms a pass) runs the float64 Lloyd agreement from k-means|| and from
+# an array in the default run (its results' namespace checked there), every other
+# case in the slow run, which .ci/run runs too. JAX (a compile of each operation
+# per new shape and dtype, ~200 compiles a fit; its slow share is a manual run)
+# keeps a case of most properties in the default run, on the shapes the other
+# cases share (480 x 3, k = 4).
 
 
 # ------------------------------------------------- same seed, same result
@@ -136,6 +138,7 @@ def test_same_init_array_same_result_as_numpy(backend, dtype, weighted, algorith
 
 
 @pytest.mark.slow_on("dask", "jax", when=lambda p: p["dtype"] == "float32")
+@pytest.mark.slow_on("dask")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_predict_transform_score_same_as_numpy(backend, dtype):
     check_dtype(backend, dtype)
@@ -156,7 +159,8 @@ def test_predict_transform_score_same_as_numpy(backend, dtype):
     assert km.score(Yb) == pytest.approx(ref.score(Y), rel=10 * RTOL[dtype])
 
 
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["dtype"] == "float32")
+# (JAX: the seeded fits above start from the same k-means++ centers as NumPy's)
+@pytest.mark.slow_on("dask", "jax")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_kmeans_plusplus_same_as_numpy(backend, dtype):
     check_dtype(backend, dtype)
@@ -175,6 +179,7 @@ def test_kmeans_plusplus_same_as_numpy(backend, dtype):
 
 # ------------------------------------------- namespace, dtype and device
 @pytest.mark.slow_on("dask", "jax", when=lambda p: p["dtype"] == "float64")
+@pytest.mark.slow_on("dask")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_outputs_keep_namespace_dtype_device(backend, dtype):
     check_dtype(backend, dtype)
@@ -344,14 +349,15 @@ def assert_bit_identical(runs: dict, like) -> None:
         assert km.inertia_ == ref.inertia_, f"{name}: inertia_ {km.inertia_!r} != {ref.inertia_!r}"
 
 
-# JAX: float32 (its default dtype) in the default run; Dask: the slow run (Hamerly
-# equals Lloyd on Dask blocks by default in test_engine.py)
+# JAX: float32 (its default dtype) from an array in the default run; Dask: the
+# slow run (Hamerly equals Lloyd on Dask blocks by default in test_engine.py)
 @pytest.mark.slow_on("array_api_strict", "jax", "dask", when=lambda p: p["chunk_bytes"] == 2048)
-@pytest.mark.slow_on("jax", when=lambda p: p["dtype"] == "float64")
+@pytest.mark.slow_on("jax", when=lambda p: p["dtype"] == "float64" or p["init"] != "array")
 @pytest.mark.slow_on("dask")
+@pytest.mark.parametrize("init", ["array", "k-means++"], ids=["array", "weighted-k-means++"])
 @pytest.mark.parametrize("chunk_bytes", [None, 2048], ids=["default-chunks", "tiny-chunks"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_hamerly_equals_lloyd_bit_for_bit(backend, dtype, chunk_bytes):
+def test_hamerly_equals_lloyd_bit_for_bit(backend, dtype, chunk_bytes, init):
     # k = 9: "auto" is Hamerly on the backends where it pays off. 2048 bytes
     # make chunks of 20 to 40 rows: many chunks, and on JAX padded subsets of
     # every size. From the same initial centers (an array, and a seeded
@@ -361,21 +367,21 @@ def test_hamerly_equals_lloyd_bit_for_bit(backend, dtype, chunk_bytes):
     X = touching_blobs(300, 3, k, seed=2).astype(dtype)
     w = sample_weight(len(X)).astype(dtype)
     Xb, wb = backend.asarray(X), backend.asarray(w)
-    for init, weights in ((backend.asarray(X[:k]), None), ("k-means++", wb)):
-        runs = {
-            algorithm: KMeans(
-                k,
-                init=init,
-                tol=0.0,
-                random_state=0,
-                chunk_bytes=chunk_bytes,
-                algorithm=algorithm,
-            ).fit(Xb, sample_weight=weights)
-            for algorithm in ALGORITHMS
-        }
-        if not isinstance(init, str):  # (k-means++ is k-means|| on Dask: shorter runs)
-            assert runs["lloyd"].n_iter_ > 10, "the data should make the run long"
-        assert_bit_identical(runs, Xb)
+    start, weights = (backend.asarray(X[:k]), None) if init == "array" else ("k-means++", wb)
+    runs = {
+        algorithm: KMeans(
+            k,
+            init=start,
+            tol=0.0,
+            random_state=0,
+            chunk_bytes=chunk_bytes,
+            algorithm=algorithm,
+        ).fit(Xb, sample_weight=weights)
+        for algorithm in ALGORITHMS
+    }
+    if init == "array":  # (k-means++ is k-means|| on Dask: shorter runs)
+        assert runs["lloyd"].n_iter_ > 10, "the data should make the run long"
+    assert_bit_identical(runs, Xb)
 
 
 def _issue15_float32_case(backend) -> None:

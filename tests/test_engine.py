@@ -79,9 +79,9 @@ def test_peak_memory_at_large_k():
 
 
 # -------------------------------------------------------- one relocation
-# JAX: Lloyd's relocation by default (SphericalKMeans on JAX: test_spherical_agrees_with_numpy)
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["name"] in ("hamerly", "minibatch"))
-@pytest.mark.slow_on("jax", when=lambda p: p["name"] == "spherical")
+# JAX and Dask: Lloyd's relocation by default (SphericalKMeans on them:
+# test_spherical_agrees_with_numpy)
+@pytest.mark.slow_on("dask", "jax", when=lambda p: p["name"] != "lloyd")
 @pytest.mark.parametrize("name", ["lloyd", "hamerly", "spherical", "minibatch"])
 def test_relocation_leaves_no_cluster_empty(backend, name):
     """20 points near (1, 0), one at (0, 1): the center at (-1, 0) gets no
@@ -145,16 +145,9 @@ def test_spherical_agrees_with_numpy(backend, init):
 
 
 # ------------------------------------------ Hamerly on uneven Dask blocks
-# (a 1-row block then the rest by default; the other layouts in the slow run)
+@_SLOW  # every Dask fit costs seconds; .ci/run's slow run has them
 @pytest.mark.backends("dask")
-@pytest.mark.parametrize(
-    "chunks",
-    [
-        pytest.param((700, 1100, 1200), marks=_SLOW),
-        pytest.param((100_000,), marks=_SLOW),
-        (1, 2999),
-    ],
-)
+@pytest.mark.parametrize("chunks", [(700, 1100, 1200), (100_000,), (1, 2999)])
 def test_hamerly_on_uneven_dask_blocks_equals_lloyd(backend, chunks):
     import dask.array as da
 
