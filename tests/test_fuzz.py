@@ -50,9 +50,9 @@ from kmeans_xp._testing import to_numpy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# examples per fuzzer and backend in the default run; the slow run takes LONG times more
-BUDGET = {"numpy": 40, "array_api_strict": 15, "torch": 15, "jax": 3, "dask": 2}
-LONG = 6
+# examples per fuzzer and backend in the slow run (``long``) and in the default run
+LONG_BUDGET = {"numpy": 240, "array_api_strict": 90, "torch": 90, "jax": 18, "dask": 12}
+QUICK_BUDGET = {"numpy": 20, "array_api_strict": 8, "torch": 8, "jax": 3, "dask": 2}
 FIXED_SHAPES = ("jax", "dask")  # one compile / graph shape per (n, d, k)
 EPS = {"float32": float(np.finfo(np.float32).eps), "float64": float(np.finfo(np.float64).eps)}
 INITS = ("k-means++", "random", "k-means||", "array")
@@ -69,7 +69,7 @@ def run_examples(backend, long: bool, strategy, prop, quick_everywhere: bool = F
     """
     if backend.name in FIXED_SHAPES and not long and not quick_everywhere:
         pytest.skip(f"{backend.name}: in the long (slow) run only")
-    n = BUDGET.get(backend.name, 3) * (LONG if long else 1)
+    n = (LONG_BUDGET if long else QUICK_BUDGET).get(backend.name, 18 if long else 3)
 
     @settings(
         max_examples=n,

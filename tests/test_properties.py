@@ -11,7 +11,7 @@ For random data, k and weights:
 
 NumPy and array-api-strict get the full budget; the other backends a small
 one, on a few fixed shapes (JAX compiles every new shape, Dask builds graphs).
-The default run (``quick``) takes a tenth of it (not Dask: tests/test_fuzz.py
+The default run (``quick``) takes a twentieth of it (not Dask: tests/test_fuzz.py
 checks the fit invariants there); the ``slow`` run (``long``) the full budget.
 """
 
@@ -34,7 +34,7 @@ from kmeans_xp._testing import to_numpy  # noqa: E402
 FULL_BUDGET = {"numpy": 500, "array_api_strict": 200}
 SMALL_BUDGET = 10
 LAZY_BUDGET = 4  # Dask: every fit builds and runs task graphs on the cluster
-QUICK = 10  # the default run takes 1/QUICK of the budget (at least 2 examples)
+QUICK = 20  # the default run takes 1/QUICK of the budget (at least 2 examples)
 LENGTHS = pytest.mark.parametrize(
     "long", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["quick", "long"]
 )
@@ -48,7 +48,7 @@ def is_small(backend) -> bool:
 
 def check(backend, strategy, prop, long: bool = True, quick_on_lazy: bool = False) -> None:
     """Run ``prop(case)`` on examples of ``strategy`` with the backend's budget
-    (``long``) or a tenth of it. Dask's passes cost ~40 ms each: its quick run
+    (``long``) or a twentieth of it. Dask's passes cost ~40 ms each: its quick run
     is skipped unless ``quick_on_lazy`` (the long run has its full budget)."""
     if backend.lazy and not long and not quick_on_lazy:
         pytest.skip("Dask: in the long (slow) run only")
