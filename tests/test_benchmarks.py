@@ -2,7 +2,8 @@
 
 Runs ``benchmarks/bench_cpu.py --quick`` in a subprocess (a few seconds) and
 checks the markdown table it prints and writes. CPU only: skipped when the
-numpy backend is not among the selected ``--backends`` (the GPU check).
+numpy backend is not among the selected ``--backends`` (the GPU check). Both
+tests are in the slow set (``pytest -m slow``, which ``.ci/run`` runs).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def _table(text: str, first_header: str) -> list[list[str]]:
     return rows
 
 
+@pytest.mark.slow  # scikit-learn and kmeans_xp timed on two workloads (.ci/run runs it)
 def test_bench_cpu_quick(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
     proc = _run([str(BENCH / "bench_cpu.py"), "--quick"], tmp_path)
