@@ -171,8 +171,9 @@ def skip_unless_selected(config: Any, *names: str) -> None:
 
 # JAX (its eager mode compiles every operation for every new shape) and Dask (a
 # scheduler round trip per pass) cost seconds a test: in the default run they
-# run the backend-agreement matrix and the engine's tests; every other test
-# runs on them in the slow set, which ``.ci/run`` runs too.
+# run only in the backend-agreement matrix and the engine's tests, and there
+# only the cases those files leave out of ``slow_on``; every other test runs on
+# them in the slow set, which ``.ci/run`` runs too (JAX's share by hand).
 EXPENSIVE_BACKENDS = ("jax", "dask")
 FULL_MATRIX_FILES = frozenset({"test_backends.py", "test_engine.py"})
 
