@@ -17,8 +17,9 @@ pyproject.toml has ``-m "not slow"``; ``.ci/run`` runs them in a second
 invocation: ``python -m pytest -q -ra -m slow``); ``slow_on(*names,
 when=...)`` makes a test slow on these backends only (and only for the
 parameters where ``when(params)`` is true): the default run keeps every test
-on its cheap backends, the slow run adds the expensive ones. Outside
-``FULL_MATRIX_FILES``, JAX and Dask parametrizations are slow as a rule.
+on its cheap backends, the slow run adds the expensive ones. Dask
+parametrizations are slow as a rule, and so are JAX's outside
+``JAX_DEFAULT_FILES``.
 """
 
 from __future__ import annotations
@@ -169,13 +170,14 @@ def skip_unless_selected(config: Any, *names: str) -> None:
         pytest.skip(f"backend(s) {', '.join(missing)} not selected by --backends")
 
 
-# JAX (its eager mode compiles every operation for every new shape) and Dask (a
-# scheduler round trip per pass) cost seconds a test: in the default run they
-# run only in the backend-agreement matrix and the engine's tests, and there
-# only the cases those files leave out of ``slow_on``; every other test runs on
-# them in the slow set, which ``.ci/run`` runs too (JAX's share by hand).
+# JAX (its eager mode compiles every operation for every new shape and dtype,
+# ~200 compiles a fit) and Dask (a scheduler round trip per pass, and a
+# 2-process cluster to start) cost seconds a test. Dask runs in the slow set,
+# which ``.ci/run`` runs too. JAX runs in the default run only in the
+# backend-agreement matrix, and there only the cases that file leaves out of
+# ``slow_on``; its share of the slow set is a manual run (.ci/run leaves it out).
 EXPENSIVE_BACKENDS = ("jax", "dask")
-FULL_MATRIX_FILES = frozenset({"test_backends.py", "test_engine.py"})
+JAX_DEFAULT_FILES = frozenset({"test_backends.py"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
@@ -191,8 +193,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
                 when = marker.kwargs.get("when", lambda p: True)
                 if params.get("backend") in marker.args and when(params):
                     item.add_marker(pytest.mark.slow)
-            if params.get("backend") in EXPENSIVE_BACKENDS and (
-                item.path.name not in FULL_MATRIX_FILES
+            if params.get("backend") == "dask" or (
+                params.get("backend") == "jax" and item.path.name not in JAX_DEFAULT_FILES
             ):
                 item.add_marker(pytest.mark.slow)
             continue
@@ -200,9 +202,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         # checks): JAX and Dask are slow there too
         callspec = getattr(item, "callspec", None)
         named = [] if callspec is None else callspec.params.values()
-        if item.path.name not in FULL_MATRIX_FILES and any(
-            isinstance(v, str) and v in EXPENSIVE_BACKENDS for v in named
-        ):
+        if any(isinstance(v, str) and v in EXPENSIVE_BACKENDS for v in named):
             item.add_marker(pytest.mark.slow)
         # tests without the ``backend`` fixture (doctests included) run on
         # NumPy, or on the libraries their ``needs_backends`` marker names

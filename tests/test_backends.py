@@ -61,23 +61,27 @@ def xp_dtype(backend, dtype: str):
 ALGORITHMS = ["lloyd", "hamerly", "auto"]
 
 
-# Dask (~40 ms a pass) runs the float64 Lloyd agreement from k-means|| and from
-# an array in the default run (its results' namespace checked there), every other
-# case in the slow run, which .ci/run runs too. JAX (a compile of each operation
-# per new shape and dtype, ~200 compiles a fit; its slow share is a manual run)
-# keeps a case of most properties in the default run, on the shapes the other
-# cases share (480 x 3, k = 4).
+# Dask (~40 ms a pass, and a cluster to start) runs in the slow run (conftest.py),
+# which .ci/run runs too. JAX (a compile of each operation per new shape and
+# dtype, ~200 compiles a fit; its share of the slow run is a manual run) runs in
+# float32 by default: the seeded and the array-started Lloyd fits, weights, the
+# cast of float64 and integer data in predict, and Hamerly == Lloyd bit for bit;
+# the rest (float64, predict/transform/score, kmeans_plusplus, the outputs'
+# namespace and dtype, integer input) in the slow run.
 
 
 # ------------------------------------------------- same seed, same result
-# Dask and JAX: unweighted k-means++ with Lloyd in the default run (Dask: in
-# float64), the other combinations in the slow one
+# JAX: unweighted k-means++ with Lloyd in float32 in the default run, the other
+# combinations in the slow one
 @pytest.mark.slow_on(
-    "dask",
     "jax",
-    when=lambda p: p["algorithm"] != "lloyd" or p["init"] != "k-means++" or p["weighted"],
+    when=lambda p: (
+        p["algorithm"] != "lloyd"
+        or p["init"] != "k-means++"
+        or p["weighted"]
+        or p["dtype"] == "float64"
+    ),
 )
-@pytest.mark.slow_on("dask", when=lambda p: p["dtype"] == "float32")
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -107,10 +111,12 @@ def test_same_seed_same_result_as_numpy(backend, dtype, weighted, init, algorith
     assert km.n_iter_ == ref.n_iter_
 
 
-# Dask and JAX: Lloyd in the default run (Dask: in float64); Hamerly there is
-# test_hamerly_equals_lloyd_bit_for_bit (JAX) and test_engine.py's uneven blocks (Dask)
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["algorithm"] != "lloyd" or p["weighted"])
-@pytest.mark.slow_on("dask", when=lambda p: p["dtype"] == "float32")
+# JAX: unweighted Lloyd in float32 in the default run (Hamerly there:
+# test_hamerly_equals_lloyd_bit_for_bit)
+@pytest.mark.slow_on(
+    "jax",
+    when=lambda p: p["algorithm"] != "lloyd" or p["weighted"] or p["dtype"] == "float64",
+)
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -137,8 +143,7 @@ def test_same_init_array_same_result_as_numpy(backend, dtype, weighted, algorith
     assert km.inertia_ == pytest.approx(ref.inertia_, rel=10 * RTOL[dtype])
 
 
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["dtype"] == "float32")
-@pytest.mark.slow_on("dask")
+@pytest.mark.slow_on("jax")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_predict_transform_score_same_as_numpy(backend, dtype):
     check_dtype(backend, dtype)
@@ -160,7 +165,7 @@ def test_predict_transform_score_same_as_numpy(backend, dtype):
 
 
 # (JAX: the seeded fits above start from the same k-means++ centers as NumPy's)
-@pytest.mark.slow_on("dask", "jax")
+@pytest.mark.slow_on("jax")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_kmeans_plusplus_same_as_numpy(backend, dtype):
     check_dtype(backend, dtype)
@@ -178,8 +183,9 @@ def test_kmeans_plusplus_same_as_numpy(backend, dtype):
 
 
 # ------------------------------------------- namespace, dtype and device
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["dtype"] == "float64")
-@pytest.mark.slow_on("dask")
+# (JAX: the fits' labels and centers are checked for namespace, dtype and device
+# by default, by xp_assert_equal / xp_assert_close above)
+@pytest.mark.slow_on("jax")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_outputs_keep_namespace_dtype_device(backend, dtype):
     check_dtype(backend, dtype)
@@ -210,7 +216,6 @@ def test_outputs_keep_namespace_dtype_device(backend, dtype):
     assert xp.isdtype(idx.dtype, "integral")
 
 
-@pytest.mark.slow_on("dask")
 def test_predict_casts_to_fitted_dtype(backend):
     # a float32 model predicts float64 (or integer) data in float32
     check_dtype(backend, "float64")
@@ -235,8 +240,7 @@ EXPECTED_DEFAULT_FLOAT = {
 }
 
 
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["int_dtype"] != "int64")
-@pytest.mark.slow_on("dask")
+@pytest.mark.slow_on("jax")
 @pytest.mark.parametrize("int_dtype", ["int64", "int32", "uint8", "bool"])
 def test_integer_input_becomes_default_float(backend, int_dtype):
     xp = backend.xp
@@ -262,7 +266,6 @@ def test_integer_input_becomes_default_float(backend, int_dtype):
     xp_assert_close(km.cluster_centers_, ref.cluster_centers_, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.slow_on("dask")
 def test_integer_sample_weight(backend):
     X = separated()
     Xb = backend.asarray(X.astype("float32"))
@@ -299,9 +302,8 @@ def test_device_without_float64(backend, init):
     xp_assert_equal(km.labels_, ref.labels_)
 
 
-# JAX compiles k-means||'s every candidate count: in the slow run; Dask's
-# k-means|| agrees with NumPy's in test_same_seed_same_result_as_numpy by default
-@pytest.mark.slow_on("jax", "dask")
+# JAX compiles k-means||'s every candidate count: in the slow run
+@pytest.mark.slow_on("jax")
 @pytest.mark.parametrize("seed", [0, 1])
 def test_kmeans_parallel_finds_every_cluster(backend, seed):
     # k-means|| alone (one Lloyd step from its centers) must put one center in
@@ -349,11 +351,9 @@ def assert_bit_identical(runs: dict, like) -> None:
         assert km.inertia_ == ref.inertia_, f"{name}: inertia_ {km.inertia_!r} != {ref.inertia_!r}"
 
 
-# JAX: float32 (its default dtype) from an array in the default run; Dask: the
-# slow run (Hamerly equals Lloyd on Dask blocks by default in test_engine.py)
-@pytest.mark.slow_on("array_api_strict", "jax", "dask", when=lambda p: p["chunk_bytes"] == 2048)
+# tiny chunks on NumPy by default; JAX: float32 (its default dtype) from an array
+@pytest.mark.slow_on("array_api_strict", "torch", "jax", when=lambda p: p["chunk_bytes"] == 2048)
 @pytest.mark.slow_on("jax", when=lambda p: p["dtype"] == "float64" or p["init"] != "array")
-@pytest.mark.slow_on("dask")
 @pytest.mark.parametrize("init", ["array", "k-means++"], ids=["array", "weighted-k-means++"])
 @pytest.mark.parametrize("chunk_bytes", [None, 2048], ids=["default-chunks", "tiny-chunks"])
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -399,6 +399,6 @@ def _issue15_float32_case(backend) -> None:
 
 
 # ~200 passes over 20k rows: a few seconds on NumPy, minutes elsewhere (slow run)
-@pytest.mark.slow_on("array_api_strict", "torch", "jax", "dask")
+@pytest.mark.slow_on("array_api_strict", "torch", "jax")
 def test_hamerly_equals_lloyd_float32_far_from_origin(backend):
     _issue15_float32_case(backend)

@@ -79,9 +79,7 @@ def test_peak_memory_at_large_k():
 
 
 # -------------------------------------------------------- one relocation
-# JAX and Dask: Lloyd's relocation by default (SphericalKMeans on them:
-# test_spherical_agrees_with_numpy)
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["name"] != "lloyd")
+# (JAX and Dask parametrizations of this file are in the slow run: conftest.py)
 @pytest.mark.parametrize("name", ["lloyd", "hamerly", "spherical", "minibatch"])
 def test_relocation_leaves_no_cluster_empty(backend, name):
     """20 points near (1, 0), one at (0, 1): the center at (-1, 0) gets no
@@ -113,7 +111,6 @@ def _directions(n=600, d=5, k=4, seed=0):
     return X * 10.0 ** rs.uniform(-1, 2, size=(n, 1))
 
 
-@pytest.mark.slow_on("dask", "jax", when=lambda p: p["init"] != "array")
 @pytest.mark.parametrize("init", ["array", "random", "k-means||"])
 def test_spherical_agrees_with_numpy(backend, init):
     X = _directions()
@@ -145,8 +142,7 @@ def test_spherical_agrees_with_numpy(backend, init):
 
 
 # ------------------------------------------ Hamerly on uneven Dask blocks
-@_SLOW  # every Dask fit costs seconds; .ci/run's slow run has them
-@pytest.mark.backends("dask")
+@pytest.mark.backends("dask")  # (in the slow run, as every Dask case: conftest.py)
 @pytest.mark.parametrize("chunks", [(700, 1100, 1200), (100_000,), (1, 2999)])
 def test_hamerly_on_uneven_dask_blocks_equals_lloyd(backend, chunks):
     import dask.array as da
