@@ -62,10 +62,17 @@ def _kernels() -> tuple[Any, Any, Any]:
     jit = numba.njit(nogil=True, cache=True, boundscheck=False)
 
     @jit
+    def exact_score(X: Any, i: int, C: Any, j: int, half: Any) -> float:
+        # the near-tie rule's score of row i for center j: elementwise in float64
+        dot = 0.0
+        for t in range(X.shape[1]):
+            dot += np.float64(X[i, t]) * np.float64(C[j, t])
+        return np.float64(half[j]) - dot
+
+    @jit
     def settle(scores: Any, X: Any, C: Any, half: Any, tie: Any, out: Any) -> None:
         # labels of every row into ``out``: best computed score, near ties exact
         m, k = scores.shape
-        d = X.shape[1]
         for i in range(m):
             a = 0
             best = scores[i, 0]
@@ -84,10 +91,7 @@ def _kernels() -> tuple[Any, Any, Any]:
                 low = np.inf
                 for j in range(k):
                     if scores[i, j] <= thr or j == a:
-                        dot = 0.0
-                        for t in range(d):
-                            dot += np.float64(X[i, t]) * np.float64(C[j, t])
-                        v = np.float64(half[j]) - dot
+                        v = exact_score(X, i, C, j, half)
                         if v < low:
                             low = v
                             lab = j
@@ -160,10 +164,7 @@ def _kernels() -> tuple[Any, Any, Any]:
                     for t in range(d):
                         sc += X[i, t] * C[j, t]
                     if half[j] - sc <= thr or j == a[i]:
-                        dot = 0.0
-                        for t in range(d):
-                            dot += np.float64(X[i, t]) * np.float64(C[j, t])
-                        v64 = np.float64(half[j]) - dot
+                        v64 = exact_score(X, i, C, j, half)
                         if v64 < low:
                             low = v64
                             lab = j
