@@ -108,7 +108,10 @@ def relocate_empty(
     it, which gives the same duplicate center up to the rounding of the
     donor's new mean, and that rounding can send the samples back and forth
     between the copies for ever. Returns the sums, the counts, and whether
-    a sample moved.
+    anything changed (a sample moved, or an empty cluster took a center): a
+    copied center is a change too, or the run could stop "converged" with
+    labels that name the donor while ``predict`` names the copy (the lowest
+    index among equal centers).
     """
     sxp = data.sxp
     m = min(data.n, n_empty + int(counts.shape[0]))
@@ -130,10 +133,12 @@ def relocate_empty(
         if not cost_h[i] > negligible:
             # the rest sit on their centers: moving one would only duplicate
             # its center, so the empty clusters take that center (the same
-            # sums, so the same mean to the last bit) and no sample moves
+            # sums, so the same mean to the last bit) and no sample moves;
+            # the next pass assigns the samples against the copies
             for new_id in empty:
                 sums_h[new_id] = sums_h[labels_h[i]]
                 counts_h[new_id] = counts_h[labels_h[i]]
+            moved = True
             break
         old_id = labels_h[i]
         if not w_h[i] > 0 or counts_h[old_id] - w_h[i] <= floor[old_id]:

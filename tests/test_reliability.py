@@ -336,6 +336,26 @@ def test_empty_clusters_of_duplicates_do_not_oscillate(backend, chunk_bytes):
     np.testing.assert_array_equal(km.predict(X), km.labels_)
 
 
+@pytest.mark.filterwarnings("ignore:Number of distinct clusters")
+def test_empty_cluster_given_a_copied_center_counts_as_a_change(backend):
+    # found by the fuzzer (two distinct rows, k=3, init="random"): the empty
+    # cluster took the center of the cluster of samples sitting on it, so no
+    # label changed and the run stopped "converged"; the labels then named the
+    # donor while predict (lowest index among equal centers) named the copy
+    a, b = [0.00176405, 0.00040016], [0.00097874, 0.00224089]
+    which = [0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1]
+    X = np.array([a if i else b for i in which], dtype=np.float32)
+    Xb = backend.asarray(X)
+    for max_iter in (2, 300):
+        km = KMeans(3, init="random", n_init=1, max_iter=max_iter, tol=0.0, random_state=9)
+        km.fit(Xb)
+        labels = to_numpy(km.labels_)
+        np.testing.assert_array_equal(to_numpy(km.predict(Xb)), labels)
+        centers = to_numpy(km.cluster_centers_).astype(np.float64)
+        np.testing.assert_allclose(centers[labels], X, atol=4 * np.finfo(np.float32).eps)
+        assert km.inertia_ <= 1e-12
+
+
 def _overcommit_refuses_huge() -> bool:
     try:
         with open("/proc/sys/vm/overcommit_memory") as f:
