@@ -298,6 +298,20 @@ def _draw(xp: Any, mass: Any, u: np.ndarray, pot: Any, device: Any) -> np.ndarra
     return out
 
 
+def first_best(gains: np.ndarray, rounding: float) -> int:
+    """The first candidate (in the order drawn) whose gain is the largest
+    up to ``rounding``.
+
+    Candidates of equal gain are common (two samples nearer to each other
+    than to anything chosen: either leaves the other at the same distance);
+    which of them ``argmax`` keeps would depend on the last bits of the sums,
+    so on the backend's summation order or the scale of the rows. Within the
+    rounding of the gains the earliest drawn wins, on every backend.
+    """
+    g = np.asarray(gains, dtype=np.float64)
+    return int(np.flatnonzero(g >= g.max() - rounding)[0])
+
+
 def kmeans_plusplus(
     data: Data,
     k: int,
@@ -341,6 +355,16 @@ def kmeans_plusplus(
     # sparse rows: gains kept up to X's own size (``width`` counts a row's stored
     # values and indices), as a second pass would gather the rows again
     keep = _keep_mode(xp, pad, 4 * data.width if data.sparse else data.d)
+    # how far a candidate's computed gain may be from its value: each row's
+    # gain is a difference of squared distances expanded through the squared
+    # norms (rounding of a few eps of ||x||^2 + ||c||^2 and of the closest
+    # distance), summed over the rows
+    weighted_xsq = float(sxp.sum(state.xsq if data.weights is None else state.xsq * data.weights))
+    total_weight = float(w_host.sum())
+
+    def gain_rounding(csq: Any) -> float:
+        return 16.0 * eps * (weighted_xsq + total_weight * float(sxp.max(csq)) + float(pot))
+
     for step in range(1, k):
         u = rs.uniform(size=n_local_trials)
         mass = state.closest if data.weights is None else state.closest * data.weights
@@ -357,7 +381,7 @@ def kmeans_plusplus(
             out_specs=(OutSpec((n_local_trials,), data.dtype),) if keep == "rows" else (),
             join=keep != "compact",
         )
-        best = int(sxp.argmax(gains))
+        best = first_best(_backend.to_host(sxp, gains), gain_rounding(csq))
         if keep == "compact":
             drop = _chosen_gain(xp, kept, best, state.closest)
             kept = None  # free the other candidates' gains before the update

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from kmeans_xp import ConvergenceWarning, KMeans, kmeans_plusplus
+from kmeans_xp import ConvergenceWarning, KMeans, SphericalKMeans, kmeans_plusplus
 from kmeans_xp._testing import assert_same_backend, to_numpy, xp_assert_close, xp_assert_equal
 
 
@@ -354,6 +354,33 @@ def test_empty_cluster_given_a_copied_center_counts_as_a_change(backend):
         centers = to_numpy(km.cluster_centers_).astype(np.float64)
         np.testing.assert_allclose(centers[labels], X, atol=4 * np.finfo(np.float32).eps)
         assert km.inertia_ <= 1e-12
+
+
+def test_kmeans_plusplus_candidates_of_equal_gain_go_to_the_first_drawn(backend):
+    # found by the spherical scale fuzzer: rows 1 and 3 are nearer to each
+    # other than to anything chosen, so either as a center leaves the other at
+    # the same distance: equal gains, and argmax kept whichever the last bits
+    # of the sums favoured; rows scaled by 10**e (normalised back to the same
+    # unit vectors up to rounding) swapped labels 1 and 3
+    X = np.array(
+        [
+            [1.9093459922038634, 0.5738993519792418],
+            [0.9242632122863805, 2.6639545885408222],
+            [0.03170206386681612, 1.536833001635871],
+            [0.6905116005856028, 2.353971291700043],
+            [0.15407524971346656, 1.6584436802695113],
+            [1.2950033389376814, 0.2301479222376361],
+        ]
+    )
+    exps = np.array([77.755, -24.032, 11.899, -163.987, 27.643, 25.871])
+    dtype = np.float64 if backend.has_float64 else np.float32
+    if dtype == np.float32:
+        exps = np.clip(exps, -30, 18)
+    fits = []
+    for rows in (X, X * 10.0 ** exps[:, None]):
+        km = SphericalKMeans(6, n_init=1, tol=0.0, random_state=1)
+        fits.append(to_numpy(km.fit(backend.asarray(rows.astype(dtype))).labels_))
+    np.testing.assert_array_equal(fits[1], fits[0])
 
 
 def _overcommit_refuses_huge() -> bool:
