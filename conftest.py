@@ -175,7 +175,8 @@ def skip_unless_selected(config: Any, *names: str) -> None:
 # 2-process cluster to start) cost seconds a test. Dask runs in the slow set,
 # which ``.ci/run`` runs too. JAX runs in the default run only in the
 # backend-agreement matrix, and there only the cases that file leaves out of
-# ``slow_on``; its share of the slow set is a manual run (.ci/run leaves it out).
+# ``slow_on``; .ci/run runs its slow share of that file too, the rest of its
+# share of the slow set is a manual run.
 EXPENSIVE_BACKENDS = ("jax", "dask")
 JAX_DEFAULT_FILES = frozenset({"test_backends.py"})
 
