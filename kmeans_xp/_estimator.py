@@ -201,7 +201,7 @@ def kmeans_plusplus(
     >>> centers.shape, indices.shape
     ((2, 2), (2,))
     """
-    xp, device = get_namespace(X, sample_weight)
+    xp, device = get_namespace(X)
     X = check_data(xp, X, device)
     n = int(X.shape[0])
     k = check_n_clusters(n_clusters, n)
@@ -215,7 +215,7 @@ def kmeans_plusplus(
                 f"The length of x_squared_norms {length} should be equal to the length of "
                 f"n_samples {n}."
             )
-    sw = prepare_sample_weight(xp, sample_weight, n, X.dtype, device)
+    sw = prepare_sample_weight(xp, sample_weight, n, X.dtype, device, like=X)
     rs = check_random_state(random_state)
     X = _backend.prepare_rows(xp, X)
     chunk = chunk_size_for(xp, X, device, 16, None)

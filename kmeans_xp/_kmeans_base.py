@@ -345,9 +345,8 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
         host_init = (
             is_array_init(init) and isinstance(init, np.ndarray) and _backend.is_lazy_array(X)
         )
-        xp, device = get_namespace(
-            X, sample_weight, init if is_array_init(init) and not host_init else None
-        )
+        # sample_weight follows X (``prepare_sample_weight``), as in scikit-learn
+        xp, device = get_namespace(X, init if is_array_init(init) and not host_init else None)
         # only directions matter to the cosine geometry: rows of any scale are fine
         X = check_data(xp, X, device, check_scale=self._geometry is not Geometry.COSINE)
         n, d = int(X.shape[0]), int(X.shape[1])
@@ -359,7 +358,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
             self._random_n_init,
             type(self).__name__,
         )
-        sw = prepare_sample_weight(xp, sample_weight, n, X.dtype, device)
+        sw = prepare_sample_weight(xp, sample_weight, n, X.dtype, device, like=X)
         if is_array_init(init):
             if host_init:
                 init = xp.asarray(init)
@@ -459,9 +458,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
         self._check_fitted()
         check_feature_names(self, X, reset=False)
         centers = self.cluster_centers_
-        xp, device = get_namespace(
-            X, sample_weight, fitted=centers, estimator=type(self).__name__, method=method
-        )
+        xp, device = get_namespace(X, fitted=centers, estimator=type(self).__name__, method=method)
         X = check_data(
             xp,
             X,
@@ -472,7 +469,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
             check_scale=self._geometry is not Geometry.COSINE,
         )
         X = _backend.prepare_rows(xp, X)
-        sw = prepare_sample_weight(xp, sample_weight, int(X.shape[0]), X.dtype, device)
+        sw = prepare_sample_weight(xp, sample_weight, int(X.shape[0]), X.dtype, device, like=X)
         offset = getattr(self, "_offset", None)
         if offset is not None and _backend.is_sparse(X):
             # sparse rows are never shifted: measured against the centers as

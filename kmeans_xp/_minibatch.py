@@ -549,7 +549,6 @@ class MiniBatchKMeans(BaseKMeans):
             check_feature_names(self, X, reset=False)
             xp, device = get_namespace(
                 X,
-                sample_weight,
                 fitted=centers_out,
                 estimator=type(self).__name__,
                 method="partial_fit",
@@ -565,7 +564,7 @@ class MiniBatchKMeans(BaseKMeans):
             )
             k = check_n_clusters(self.n_clusters, None)
             n = int(Xc.shape[0])
-            sw = prepare_sample_weight(xp, sample_weight, n, Xc.dtype, device)
+            sw = prepare_sample_weight(xp, sample_weight, n, Xc.dtype, device, like=Xc)
             scale = self._weight_scale
             ratio = sw.scale / scale  # into the first call's scale
             if sw.array is None:

@@ -809,9 +809,14 @@ class SampleWeight:
 
 
 def prepare_sample_weight(
-    xp: Any, sample_weight: Any, n_samples: int, dtype: Any, device: Any
+    xp: Any, sample_weight: Any, n_samples: int, dtype: Any, device: Any, like: Any = None
 ) -> SampleWeight:
     """Check ``sample_weight`` and scale it so that no sum can overflow.
+
+    The weights follow X, as in scikit-learn: an array of another library or
+    on another device is copied to X's (``xp``, ``device``) through the host,
+    where they are checked and scaled anyway. ``like``: the samples, whose
+    row chunks (Dask) the weights take.
 
     The scale is found, and applied, on the host in float64 before the cast
     to the data ``dtype`` (one copy of the weights each way), so float64
@@ -837,7 +842,7 @@ def prepare_sample_weight(
         if value == 0:
             raise ValueError("sample_weight is all zero; at least one weight must be positive")
         return SampleWeight(None, value)
-    w = as_array(xp, sample_weight, device, "sample_weight")
+    w = as_array(xp, _follow(xp, device, sample_weight), device, "sample_weight")
     if not xp.isdtype(w.dtype, ("real floating", "integral", "bool")):
         raise TypeError(f"sample_weight has dtype {w.dtype}; expected real numbers")
     if w.ndim != 1 or w.shape[0] != n_samples:
@@ -870,7 +875,20 @@ def prepare_sample_weight(
             f"normal {name} {tiny:.3g}, so it would count as 0; set such weights to 0, "
             "or use float64 data"
         )
-    return SampleWeight(_backend.rows_from_host(xp, host, w, device, dtype), scale)
+    return SampleWeight(
+        _backend.rows_from_host(xp, host, w if like is None else like, device, dtype), scale
+    )
+
+
+def _follow(xp: Any, device: Any, a: Any) -> Any:
+    """``a`` copied to ``xp`` on ``device`` (through the host) when it is an
+    array of another library or on another device; else ``a`` itself."""
+    if not is_array_api_obj(a) or _backend.is_sparse(a):
+        return a
+    own = array_namespace(a)
+    if own is xp and _backend.device_of(a) == device:
+        return a
+    return _backend.from_host(xp, _backend.to_host(own, a), device)
 
 
 def check_init_array(

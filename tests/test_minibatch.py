@@ -329,8 +329,9 @@ def test_mixed_backends_rejected():
     mbk = MiniBatchKMeans(4, random_state=0).partial_fit(X)
     with pytest.raises(TypeError, match="fitted on numpy arrays; pass numpy input or refit"):
         mbk.partial_fit(torch.asarray(X))
-    with pytest.raises(TypeError, match="same array library"):
-        MiniBatchKMeans(4).fit(torch.asarray(X), sample_weight=np.ones(100))
+    # sample_weight follows X (as in scikit-learn)
+    mbk = MiniBatchKMeans(4, random_state=0).fit(torch.asarray(X), sample_weight=np.ones(100))
+    assert isinstance(mbk.cluster_centers_, torch.Tensor)
 
 
 @pytest.mark.needs_backends("numpy", "dask")

@@ -46,7 +46,8 @@ def _blobs(n=300, d=4, k=3, seed=0):
 #   check_array_api_same_namespace skip when SCIPY_ARRAY_API is not set (it
 #   must be set before SciPy is first imported, which other test modules do):
 #   test_array_api_checks_in_subprocess below runs check_array_api_input
-#   (with values and sample weights) in a fresh interpreter that sets it;
+#   (with values and sample weights) and check_array_api_mixed_inputs in a
+#   fresh interpreter that sets it;
 # - the array API variants for CuPy, dpnp, torch CUDA / MPS / XPU skip when
 #   that library or device is absent.
 EXPECTED_FAILED = {
@@ -74,12 +75,6 @@ EXPECTED_FAILED = {
         "the check shuffles the weighted rows; a seed's draws are scikit-learn's, "
         "which depend on the order of the rows"
     ),
-    # Issue 2 specifies a TypeError for inputs from different array libraries
-    # (X from one, sample_weight from another), pinned by
-    # tests/test_validation.py::test_sample_weight_from_other_library;
-    # scikit-learn's check expects them to be converted to X's namespace.
-    # Only runs with SCIPY_ARRAY_API=1 (see test_array_api_checks_in_subprocess).
-    "check_array_api_mixed_inputs": ("mixed namespaces raise a TypeError by design (issue 2)"),
 }
 
 ESTIMATORS = [
@@ -184,7 +179,27 @@ ARRAY_API_SCRIPT = textwrap.dedent(
                     check_sample_weight=True,
                 )
                 ran.append((type(est).__name__, ns, dtype))
-    print("RAN", len(ran))
+    # mixed inputs: X from one library, sample_weight from another (it follows
+    # X); on the CPU scikit-learn's permutations reduce to array-api-strict's
+    # "device1" weights with torch CPU samples
+    from sklearn.utils.estimator_checks import (
+        check_array_api_mixed_inputs, yield_mixed_namespace_input_permutations,
+    )
+    mixed = 0
+    if "torch" in selected and importlib.util.find_spec("torch") is not None:
+        for other, x_ns, _ in yield_mixed_namespace_input_permutations():
+            if x_ns.device in ("cuda", "mps") or other.device in ("cuda", "mps"):
+                continue
+            if "cupy" in (x_ns.xp, other.xp):
+                continue
+            for est in (KMeans(n_clusters=3), MiniBatchKMeans(n_clusters=3, batch_size=10),
+                        SphericalKMeans(n_clusters=3)):
+                check_array_api_mixed_inputs(
+                    type(est).__name__, est, X_ns_and_device=x_ns, other_ns_and_device=other,
+                    check_values=True,
+                )
+                mixed += 1
+    print("RAN", len(ran), "MIXED", mixed)
     """
 )
 
@@ -213,7 +228,8 @@ def test_array_api_checks_in_subprocess(request):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     n_targets = 2 + ("torch" in selected and _has("torch"))
-    assert f"RAN {3 * n_targets * 2}" in proc.stdout
+    with_torch = "torch" in selected and _has("torch")
+    assert f"RAN {3 * n_targets * 2} MIXED {3 if with_torch else 0}" in proc.stdout
 
 
 def _has(name):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from kmeans_xp import KMeans, MiniBatchKMeans, NotFittedError, SphericalKMeans, kmeans_plusplus
+from kmeans_xp._testing import assert_same_backend, to_numpy
 from kmeans_xp._validation import (
     COMMON_CONSTRAINTS,
     KMEANS_CONSTRAINTS,
@@ -323,12 +324,24 @@ def test_dask_accepts_numpy_init(backend):
     np.testing.assert_array_equal(np.asarray(km.labels_), ref.labels_)
 
 
-def test_sample_weight_from_other_library(backend):
+def _weights(n: int) -> np.ndarray:
+    return 1.0 + np.arange(n) % 3
+
+
+def test_sample_weight_from_other_library_follows_X(backend):
+    # as in scikit-learn ("everything follows X"): weights of another library
+    # are copied to X's library and device; the same fit as with X's own
     X = _blobs()
-    with pytest.raises(TypeError, match=r"same array library"):
-        KMeans(3, random_state=0).fit(
-            backend.asarray(X), sample_weight=_foreign(backend, np.ones(len(X)))
-        )
+    w = _weights(len(X))
+    Xb = backend.asarray(X)
+    km = KMeans(3, random_state=0).fit(Xb, sample_weight=_foreign(backend, w))
+    ref = KMeans(3, random_state=0).fit(Xb, sample_weight=backend.asarray(w))
+    assert_same_backend(km.cluster_centers_, Xb)
+    np.testing.assert_array_equal(to_numpy(km.labels_), to_numpy(ref.labels_))
+    np.testing.assert_array_equal(to_numpy(km.cluster_centers_), to_numpy(ref.cluster_centers_))
+    assert km.score(Xb, sample_weight=_foreign(backend, w)) == ref.score(
+        Xb, sample_weight=backend.asarray(w)
+    )
 
 
 def test_predict_with_other_library(backend):
@@ -344,10 +357,15 @@ def test_predict_with_other_library(backend):
         km.transform(_foreign(backend, _blobs(5)))
 
 
-def test_kmeans_plusplus_weight_from_other_library(backend):
+def test_kmeans_plusplus_weight_from_other_library_follows_X(backend):
     X = _blobs()
-    with pytest.raises(TypeError, match=r"same array library"):
-        kmeans_plusplus(backend.asarray(X), 2, sample_weight=_foreign(backend, np.ones(len(X))))
+    w = _weights(len(X))
+    Xb = backend.asarray(X)
+    centers, idx = kmeans_plusplus(Xb, 2, sample_weight=_foreign(backend, w), random_state=0)
+    ref, ref_idx = kmeans_plusplus(Xb, 2, sample_weight=backend.asarray(w), random_state=0)
+    np.testing.assert_array_equal(to_numpy(centers), to_numpy(ref))
+    assert_same_backend(centers, Xb)
+    np.testing.assert_array_equal(to_numpy(idx), to_numpy(ref_idx))
 
 
 @pytest.mark.backends("array_api_strict")
@@ -359,8 +377,10 @@ def test_mixed_devices(backend):
     other = xs.Device("device1")
     with pytest.raises(ValueError, match=r"same device"):
         KMeans(3, init=xs.asarray(X[:3], device=other)).fit(Xa)
-    with pytest.raises(ValueError, match=r"same device"):
-        KMeans(3, random_state=0).fit(Xa, sample_weight=xs.asarray(np.ones(len(X)), device=other))
+    # sample_weight follows X's device (as in scikit-learn)
+    w = np.ones(len(X))
+    km = KMeans(3, random_state=0).fit(Xa, sample_weight=xs.asarray(w, device=other))
+    assert km.cluster_centers_.device == Xa.device
     km = KMeans(3, random_state=0).fit(Xa)
     with pytest.raises(ValueError, match=r"same device"):
         km.predict(xs.asarray(X, device=other))
