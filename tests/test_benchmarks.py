@@ -113,6 +113,19 @@ def test_bench_cpu_quick(tmp_path: Path) -> None:
         assert (tmp_path / "bench_cpu.png").stat().st_size > 1000
 
 
+@pytest.mark.slow  # k-means++ and default fits on both sides, 2 seeds (seconds)
+def test_bench_pp_quality_quick(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    proc = _run([str(BENCH / "bench_pp_quality.py"), "--quick"], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = _table(proc.stdout, "seed")
+    assert [r[0] for r in rows[1:]] == ["0", "1"]
+    for r in rows[1:]:
+        assert float(r[1]) > 0 and float(r[2]) > 0, r
+    data = json.loads((tmp_path / "bench_pp_quality.json").read_text())
+    assert len(data["rows"]) == 2
+
+
 @pytest.mark.slow  # a fresh interpreter importing every GPU library's CPU build
 def test_bench_gpu_skips_cleanly_without_gpu(tmp_path: Path) -> None:
     """The GPU script exits 0 and says what it skipped on a machine without CUDA."""
