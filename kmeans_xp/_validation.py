@@ -883,6 +883,8 @@ def prepare_sample_weight(
 def _follow(xp: Any, device: Any, a: Any) -> Any:
     """``a`` copied to ``xp`` on ``device`` (through the host) when it is an
     array of another library or on another device; else ``a`` itself."""
+    # masked arrays, torch grad / meta tensors: refused or unwrapped first
+    a = _backend.prepare_input(a, "sample_weight")
     if not is_array_api_obj(a) or _backend.is_sparse(a):
         return a
     own = array_namespace(a)

@@ -114,6 +114,20 @@ def test_meta_tensor_refused_kmeans_plusplus_and_weights(backend):
         KMeans(2).fit(X, sample_weight=w)
 
 
+@pytest.mark.needs_backends("numpy", "torch")
+def test_weights_of_another_library_are_checked_before_they_follow_X():
+    # sample_weight follows X (copied through the host): a masked array's mask
+    # or a meta tensor's missing data must not be lost on the way
+    torch = pytest.importorskip("torch")
+    X = torch.asarray(_blobs())
+    masked = np.ma.masked_array(np.ones(len(X)), mask=np.arange(len(X)) == 5)
+    with pytest.raises(ValueError, match=r"sample_weight is a masked array with 1 masked value"):
+        KMeans(3, random_state=0).fit(X, sample_weight=masked)
+    meta = torch.empty((len(X),), dtype=torch.float64, device="meta")
+    with pytest.raises(ValueError, match=r"sample_weight is a torch tensor on the 'meta' device"):
+        KMeans(3, random_state=0).fit(_blobs(), sample_weight=meta)
+
+
 # ------------------------------------------------------------- masked arrays
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=EST_IDS)
 @pytest.mark.parametrize("mask", ["nomask", "all_false"])

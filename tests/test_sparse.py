@@ -625,8 +625,11 @@ def test_sparse_of_the_wrong_library():
     km = KMeans(3, random_state=0).fit(torch.from_numpy(dense))
     with pytest.raises(TypeError, match=r"scipy\.sparse matrix, which runs with NumPy"):
         km.predict(S)
-    with pytest.raises(TypeError, match=r"scipy\.sparse matrix, which runs with NumPy"):
-        KMeans(3).fit(S, sample_weight=torch.ones(400, dtype=torch.float64))
+    # sample_weight follows X (as in scikit-learn): torch weights for scipy.sparse rows
+    w = 1.0 + np.arange(400) % 3
+    km = KMeans(3, random_state=0).fit(S, sample_weight=torch.asarray(w))
+    ref = KMeans(3, random_state=0).fit(S, sample_weight=w)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
     bsr = torch_csr(S, "float64").to_sparse_bsr((2, 2))
     with pytest.raises(TypeError, match="layout"):
         KMeans(3).fit(bsr)
