@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import json
 import os
 import platform
 import subprocess
@@ -321,3 +322,50 @@ def out_dir(path: str | os.PathLike[str] | None) -> Path:
 
 def mib(nbytes: int | None) -> float | None:
     return None if nbytes is None else nbytes / 2**20
+
+
+# --------------------------------------------------------------------------
+# one worker process per thread setting
+# --------------------------------------------------------------------------
+#: the thread pools a "1 thread" worker limits (read at start: set before the process starts)
+THREAD_VARS = (
+    "KMEANS_XP_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
+
+
+def run_worker(
+    script: str, argv: list[str], threads: str, extra_one_thread: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``script argv --worker threads`` in a fresh interpreter and return
+    the JSON it prints, with ``load_before`` (1-minute load average at start).
+
+    ``threads`` "1": every variable of ``THREAD_VARS`` set to 1 (and
+    ``extra_one_thread`` applied: values appended to what the environment
+    has); "all": those variables removed. A failed worker stops the run (its
+    traceback is on stderr, which is not captured).
+    """
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env.pop(var, None)
+    if threads == "1":
+        env.update(dict.fromkeys(THREAD_VARS, "1"))
+        for var, value in (extra_one_thread or {}).items():
+            env[var] = (env.get(var, "") + " " + value).strip()
+    load = os.getloadavg()[0]
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(script), *argv, "--worker", threads],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"{Path(script).stem}: the {threads}-thread run failed (exit status "
+            f"{proc.returncode}); its traceback is above"
+        )
+    out = json.loads(proc.stdout)
+    out["load_before"] = load
+    return out

@@ -37,7 +37,6 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -64,12 +63,6 @@ QUICK_BACKEND_SHAPES = ["4000x16x8"]
 TINY = (10_000, 2, 8)
 QUICK_TINY = (2_000, 2, 8)
 SPREADS = (5.0, 0.5, 1.0)
-THREAD_VARS = (
-    "KMEANS_XP_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-)
 XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
@@ -287,27 +280,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 # the driver: one worker process per thread setting, then the tables
 # --------------------------------------------------------------------------
 def run_setting(threads: str, args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
-    env = dict(os.environ)
-    for var in THREAD_VARS:
-        env.pop(var, None)
-    if threads == "1":
-        env.update(dict.fromkeys(THREAD_VARS, "1"))
-        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + XLA_ONE_THREAD).strip()
-    load = os.getloadavg()[0]
-    proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), *argv, "--worker", threads],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"bench_everyday: the {threads}-thread run failed (exit status "
-            f"{proc.returncode}); its traceback is above"
-        )
-    out = json.loads(proc.stdout)
-    out["load_before"] = load
-    return out
+    return C.run_worker(__file__, argv, threads, {"XLA_FLAGS": XLA_ONE_THREAD})
 
 
 def f(x: float | None, spec: str = ".3g") -> str:

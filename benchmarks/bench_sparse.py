@@ -36,7 +36,6 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -47,13 +46,6 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as C
-
-THREAD_VARS = (
-    "KMEANS_XP_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-)
 
 
 def tfidf_like(n: int, d: int, nnz: int, k: int, seed: int, dtype: str) -> Any:
@@ -182,23 +174,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_setting(threads: str, argv: list[str]) -> dict[str, Any]:
-    env = dict(os.environ)
-    for var in THREAD_VARS:
-        env.pop(var, None)
-    if threads == "1":
-        env.update(dict.fromkeys(THREAD_VARS, "1"))
-    load = os.getloadavg()[0]
-    proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), *argv, "--worker", threads],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"bench_sparse: the {threads}-thread run failed; its traceback is above")
-    res = json.loads(proc.stdout)
-    res["load_before"] = load
-    return res
+    return C.run_worker(__file__, argv, threads)
 
 
 def markdown(settings: list[dict[str, Any]], args: argparse.Namespace, info: dict[str, Any]) -> str:
