@@ -359,7 +359,7 @@ def kmeans_plusplus(
     # gain is a difference of squared distances expanded through the squared
     # norms (rounding of a few eps of ||x||^2 + ||c||^2 and of the closest
     # distance), summed over the rows
-    weighted_xsq = float(sxp.sum(state.xsq if data.weights is None else state.xsq * data.weights))
+    weighted_xsq = float(xp.sum(state.xsq if data.weights is None else state.xsq * data.weights))
     total_weight = float(w_host.sum())
 
     def gain_rounding(csq: Any) -> float:
