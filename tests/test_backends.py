@@ -63,7 +63,7 @@ ALGORITHMS = ["lloyd", "hamerly", "auto"]
 
 # Dask (~40 ms a pass, and a cluster to start) runs in the slow run (conftest.py),
 # which .ci/run runs too. JAX (a compile of each operation per new shape and
-# dtype, ~200 compiles a fit; its share of the slow run is a manual run) runs in
+# dtype, ~200 compiles a fit; .ci/run runs its slow share of this file) runs in
 # float32 by default: the seeded and the array-started Lloyd fits, weights, the
 # cast of float64 and integer data in predict, and Hamerly == Lloyd bit for bit;
 # the rest (float64, predict/transform/score, kmeans_plusplus, the outputs'
