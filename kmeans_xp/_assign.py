@@ -15,6 +15,7 @@ and the shared small arrays, and returns a :class:`BlockOut`.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
@@ -396,17 +397,58 @@ def block_update(
     return sums, counts
 
 
-def row_costs(xp: Namespace, Xb: Array, centers: Array, labels: Array, geometry: Geometry) -> Array:
+def row_costs(
+    xp: Namespace,
+    Xb: Array,
+    centers: Array,
+    labels: Array,
+    geometry: Geometry,
+    scale: float = 1.0,
+) -> Array:
     """Cost of each row against its assigned center, computed directly:
     squared distance, or ``1 - cos`` for unit rows (for sparse rows, from
-    their stored entries: ``_backend.sparse_assigned_costs``)."""
+    their stored entries: ``_backend.sparse_assigned_costs``).
+
+    ``scale`` (a power of two, ``pow2_scale``): dense squared distances are
+    those of the rows and centers times ``scale``, so that the squares of
+    differences near the rounding of tiny data do not underflow.
+    """
     if _backend.is_sparse(Xb):
         return _backend.sparse_assigned_costs(Xb, centers, labels, geometry is Geometry.COSINE)
     C = xp.take(centers, labels, axis=0)
     if geometry is Geometry.COSINE:
         return 1.0 - xp.sum(Xb * C, axis=1)
     diff = Xb - C
+    if scale != 1.0:
+        diff = diff * scale
     return xp.sum(diff * diff, axis=1)
+
+
+def pow2_scale(sxp: Namespace, dtype: DType, magnitude: float) -> float:
+    """A power of two that brings ``magnitude`` to [0.5, 1) (1.0 for 0 or
+    non-finite), within what ``dtype`` represents.
+
+    Multiplying by it is exact, so a sum of squares computed at that scale
+    and divided by its square (in float64, on the host) has the same bits as
+    the plain sum whenever that neither under- nor overflows, and is exactly
+    proportional to the data's scale when the plain sum would underflow
+    (one-ulp differences of float32 data near 1e-9 square to nothing).
+    """
+    if not (magnitude > 0.0 and math.isfinite(magnitude)):
+        return 1.0
+    # float32: 2**+-120, a normal float32 (its largest is just under 2**128)
+    limit = math.frexp(float(sxp.finfo(dtype).max))[1] - 8
+    return math.ldexp(1.0, max(-limit, min(limit, -math.frexp(magnitude)[1])))
+
+
+def sum_of_squares(sxp: Namespace, values: Array) -> float:
+    """Sum of the squared entries of a small array, as a Python float,
+    computed at a power-of-two scale (``pow2_scale``) so that it neither
+    underflows nor overflows: the same bits as ``sum(values**2)`` where that
+    does neither, and exactly proportional to the data's scale."""
+    scale = pow2_scale(sxp, values.dtype, float(sxp.max(sxp.abs(values))))
+    scaled = values * scale if scale != 1.0 else values
+    return float(sxp.sum(scaled * scaled)) / (scale * scale)
 
 
 # ------------------------------------------------------------------- passes
@@ -480,10 +522,10 @@ def row_sq_norms(data: Data) -> Array:
     return _backend.persist(data.xp, xsq)
 
 
-def _inertia_block(b: Block, centers: Array, geometry: Geometry) -> BlockOut:
+def _inertia_block(b: Block, centers: Array, geometry: Geometry, scale: float) -> BlockOut:
     xp = b.xp
     lab = b.rows["labels"]
-    total = b.weighted_sum(row_costs(xp, b.X, centers, lab, geometry))
+    total = b.weighted_sum(row_costs(xp, b.X, centers, lab, geometry, scale))
     sizes = _backend.segment_count(xp, lab, int(centers.shape[0]), None, b.X.dtype)
     return BlockOut((), (total, sizes))
 
@@ -491,12 +533,25 @@ def _inertia_block(b: Block, centers: Array, geometry: Geometry) -> BlockOut:
 def inertia_and_sizes(data: Data, centers: Array, labels: Array) -> tuple[float, int]:
     """Weighted cost of the samples against their assigned centers (computed
     directly, not from the expanded form), in the caller's weight scale, and
-    the number of non-empty clusters."""
+    the number of non-empty clusters.
+
+    Dense Euclidean costs are summed at a power-of-two scale of the samples
+    and centers (``pow2_scale``): the inertia of samples that sit within
+    rounding of their centers does not underflow to 0 for tiny data, and
+    scaling the data by a power of two scales it exactly.
+    """
+    sxp = data.sxp
+    scale = 1.0
+    if data.geometry is Geometry.EUCLIDEAN and not data.sparse:
+        big = max(max_row_norm(data), float(sxp.max(sxp.abs(centers))))
+        scale = pow2_scale(sxp, data.dtype, big)
     # a row's cost takes a few (rows, d) temporaries: chunks sized for them
     wide = data.with_columns(3 * data.width)
-    _, (total, sizes) = wide.map(_inertia_block, {"labels": labels}, (centers, data.geometry))
-    sxp = data.sxp
-    return float(total) * data.weight_scale, int(sxp.sum(sxp.astype(sizes > 0, data.index_dtype)))
+    _, (total, sizes) = wide.map(
+        _inertia_block, {"labels": labels}, (centers, data.geometry, scale)
+    )
+    value = float(total) / (scale * scale) * data.weight_scale
+    return value, int(sxp.sum(sxp.astype(sizes > 0, data.index_dtype)))
 
 
 def _farthest_block(b: Block, centers: Array, m: int, geometry: Geometry) -> BlockOut:

@@ -22,6 +22,7 @@ from ._assign import (
     inertia_and_sizes,
     lloyd_pass,
     on_center_cost,
+    sum_of_squares,
 )
 from ._typing import Array, Namespace
 
@@ -203,8 +204,8 @@ def run_lloyd(
             if report is not None:
                 report(n_iter, labels, centers_prev, 0.0)
             break
-        diff = centers - centers_prev
-        shift = float(sxp.sum(diff * diff))
+        # (scale-free: a shift of one ulp of tiny float32 data squares to nothing)
+        shift = sum_of_squares(sxp, centers - centers_prev)
         if report is not None:
             report(n_iter, labels, centers_prev, shift)
         if shift <= tol:

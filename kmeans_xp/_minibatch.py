@@ -37,6 +37,7 @@ from ._assign import (
     prepare_block,
     row_costs,
     scoring,
+    sum_of_squares,
 )
 from ._init import init_random, kmeans_parallel, weight_unit_rows
 from ._init import kmeans_plusplus as _kmeans_plusplus
@@ -457,8 +458,7 @@ class MiniBatchKMeans(BaseKMeans):
                     new, state.counts, _ = reassign_small(part, new, state.counts, ratio, rs)
                 shift = 0.0
                 if tol > 0 or self.verbose:
-                    diff = new - centers
-                    shift = float(xp.sum(diff * diff))
+                    shift = sum_of_squares(xp, new - centers)
                 centers = new
                 # per drawn row, in units of the mean weight (finite whatever
                 # the caller's weights); scaled back for inertia_ and the

@@ -271,6 +271,24 @@ def test_scaling_X_by_a_power_of_two(backend, long):
     run_examples(backend, long, cases(), prop)
 
 
+def test_scaling_tiny_float32_data_by_a_power_of_two(backend):
+    """Issue 15: identical float32 rows near 1e-3, and the same times 2**-18.
+    The weighted mean is one ulp off the rows: its squared shift (5e-35) and
+    the inertia (1e-33) underflow float32 at 2**-36 times that. They are
+    summed at a power-of-two scale: the same iterations and the inertia times
+    4**-18 (at 2**-18 it stopped after 1, "converged", with inertia_ 0)."""
+    X = np.tile(np.array([[0.00176405, 0.00040016]]), (8, 1))
+    w = np.array([1.86279416] + [3.0] * 7)
+    params = dict(init="k-means++", n_init=1, max_iter=2, tol=0.0, random_state=0)
+    base, _ = fit(backend, X, w, "float32", 1, params)
+    scaled, _ = fit(backend, X * 2.0**-18, w, "float32", 1, params)
+    assert scaled.n_iter_ == base.n_iter_
+    assert scaled.inertia_ == base.inertia_ * 4.0**-18
+    np.testing.assert_array_equal(
+        to_numpy(scaled.cluster_centers_), to_numpy(base.cluster_centers_) * 2.0**-18
+    )
+
+
 # a common factor on all weights, by name (those ending in /n are divided by n_samples)
 WEIGHT_FACTORS = {
     "1e-300/n": 1e-300,
@@ -307,11 +325,12 @@ def test_scaling_all_weights(backend, long):
         X = draw(datasets(n, d, kinds=("blobs",))) * draw(st.sampled_from([1.0, 100.0]))
         w = draw(weights_for(n, k, kinds=("none", "float", "int")))
         dtype = draw(st.sampled_from(dtypes_for(backend)))
-        # continuous in the working dtype: its spacing at the data's magnitude
-        # at most 1e-4 of every column's spread (at 1e4 +- 1e-3 float32 holds
-        # a few values per column: a lattice of exact ties, 3-4-5 triangles,
-        # that the last bit of a center decides)
-        assume(np.abs(X).max() * EPS[dtype] <= 1e-4 * float(X.std(axis=0).min()))
+        # continuous: the spacing of the data at their magnitude at most 1e-4
+        # of every column's spread (at 1e4 +- 1e-3 float32 holds a few values
+        # per column: a lattice of exact ties, 3-4-5 triangles, and fewer
+        # distinct rows than clusters, that the last bit of a center decides).
+        # ``datasets`` rounds to float32: that is their spacing, in float64 too
+        assume(np.abs(X).max() * EPS["float32"] <= 1e-4 * float(X.std(axis=0).min()))
         init = draw(st.sampled_from(["k-means++", "random", "k-means||"]))
         factor = draw(st.sampled_from(list(WEIGHT_FACTORS)))
         params = dict(init=init, n_init=1, tol=0.0, random_state=draw(st.integers(0, 2**16)))
