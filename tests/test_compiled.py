@@ -51,12 +51,13 @@ def _tie(X, C):
     return (d + 2) * float(np.finfo(X.dtype).eps) * cmax * (xmax + cmax)
 
 
-# (d, k): scores summed in the loop (d * k <= DIRECT_MAX_DK), or from BLAS
-SHAPES = [(3, 9), (2, _compiled.DIRECT_MAX_DK // 2), (8, 12)]
+# (d, k): best two kept along the rows of (k, rows) products (k <= COLUMNS_MAX_K),
+# or over each row's k scores
+SHAPES = [(3, 9), (2, _compiled.COLUMNS_MAX_K), (1, 2), (8, _compiled.COLUMNS_MAX_K + 12)]
 
 
 def test_shapes_cover_both_ways_of_scoring():
-    assert {d * k <= _compiled.DIRECT_MAX_DK for d, k in SHAPES} == {True, False}
+    assert {k <= _compiled.COLUMNS_MAX_K for d, k in SHAPES} == {True, False}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

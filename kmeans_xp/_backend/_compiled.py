@@ -3,8 +3,11 @@
 A Lloyd pass over a chunk is one product (BLAS) and then a handful of
 passes over the (rows, k) scores: the best two scores, the near-tie test,
 the label changes, the per-cluster sums and weights. At small k and d those
-passes, not the product, are the time. Here they are one compiled loop over
-the rows, with exactly the rule of the array code in ``_kernels``:
+passes, not the product, are the time. Here they are compiled loops, with
+exactly the rule of the array code in ``_kernels``; up to ``COLUMNS_MAX_K``
+centers the product is taken center by center, (k, rows), and the best two
+scores are kept along the rows (vectorised), beyond it one loop runs over
+each row's k scores:
 
 - the best and the second-best computed score of each row (first index
   among equal scores);
@@ -122,61 +125,50 @@ def _kernels() -> tuple[Any, Any, Any]:
         return changed
 
     @jit
-    def direct(X: Any, C: Any, half: Any, tie: Any, out: Any) -> None:
-        # ``settle`` without the product: for small d * k a BLAS call is
-        # mostly overhead. The scores ``h - x.c`` are summed in the data's
-        # dtype center by center, along the rows (vectorised), keeping each
-        # row's best two; a near tie recomputes its row's scores by the same
-        # operations (the same values) to find the candidates.
-        m, d = X.shape
-        k = C.shape[0]
-        XT = np.ascontiguousarray(X.T)
-        s = np.empty(m, dtype=X.dtype)
-        best = np.empty(m, dtype=X.dtype)
-        second = np.empty(m, dtype=X.dtype)
-        a = np.zeros(m, dtype=np.int64)
-        for j in range(k):
-            s[:] = 0
-            for t in range(d):
-                c = C[j, t]
-                for i in range(m):
-                    s[i] += XT[t, i] * c
+    def settle_columns(P: Any, X: Any, C: Any, half: Any, tie: Any, out: Any) -> None:
+        # ``settle`` for products stored center by center, P = C @ X.T (k, m):
+        # each row's best two scores ``h - x.c`` kept along the rows, one
+        # center at a time (a vectorised loop: min/max and a select, no
+        # branch), first index among equal scores; a near tie is settled as
+        # in ``settle`` from the same computed scores.
+        k, m = P.shape
+        best = np.empty(m, dtype=P.dtype)
+        second = np.empty(m, dtype=P.dtype)
+        a = np.zeros(m, dtype=np.int32)
+        h0 = half[0]
+        for i in range(m):
+            best[i] = h0 - P[0, i]
+            second[i] = np.inf
+        for j in range(1, k):
             hj = half[j]
-            if j == 0:
-                for i in range(m):
-                    best[i] = hj - s[i]
-                    second[i] = np.inf
-            else:
-                for i in range(m):
-                    v = hj - s[i]
-                    b = best[i]
-                    lt = v < b
-                    second[i] = b if lt else min(second[i], v)
-                    best[i] = v if lt else b
-                    a[i] = j if lt else a[i]
+            jj = np.int32(j)
+            for i in range(m):
+                v = hj - P[j, i]
+                b = best[i]
+                second[i] = min(second[i], max(v, b))
+                best[i] = min(v, b)
+                a[i] = jj if v < b else a[i]
         for i in range(m):
             lab = a[i]
             thr = best[i] + tie
             if k > 1 and second[i] <= thr:
                 low = np.inf
                 for j in range(k):
-                    sc = X.dtype.type(0)
-                    for t in range(d):
-                        sc += X[i, t] * C[j, t]
-                    if half[j] - sc <= thr or j == a[i]:
+                    if half[j] - P[j, i] <= thr or j == a[i]:
                         v64 = exact_score(X, i, C, j, half)
                         if v64 < low:
                             low = v64
                             lab = j
             out[i] = lab
 
-    return settle, accumulate, direct
+    return settle, accumulate, settle_columns
 
 
-# at most this many products a row, the scores are summed in the loop
-# instead of taken from BLAS (measured at one thread: 2x faster at
-# 10k x 2 x 8 and 1M x 4 x 3, even at 100k x 16 x 8, slower beyond)
-DIRECT_MAX_DK = 64
+# at most this many centers, the products are taken center by center
+# (k, rows) and each row's best two kept in a vectorised loop along the rows;
+# beyond, a loop over each row's k scores is faster (measured at one thread:
+# 2-6x faster from 10k x 2 x 8 to 200k x 32 x 32, slower at k = 256)
+COLUMNS_MAX_K = 128
 
 
 def _scores(Xb: np.ndarray, centers_t: np.ndarray, half_csq: np.ndarray) -> np.ndarray:
@@ -189,11 +181,11 @@ def nearest_rows(
     Xb: np.ndarray, centers: np.ndarray, centers_t: np.ndarray, half_csq: np.ndarray, tie: float
 ) -> np.ndarray:
     """``_kernels.nearest_center`` for NumPy arrays, compiled."""
-    settle, _, direct = _kernels()
+    settle, _, settle_columns = _kernels()
     out = np.empty(Xb.shape[0], dtype=np.int64)
-    k, d = centers.shape
-    if d * k <= DIRECT_MAX_DK and Xb.shape[0]:
-        direct(Xb, centers, half_csq, Xb.dtype.type(tie), out)
+    if centers.shape[0] <= COLUMNS_MAX_K and Xb.shape[0]:
+        products = np.matmul(centers, Xb.T)
+        settle_columns(products, Xb, centers, half_csq, products.dtype.type(tie), out)
         return out
     scores = _scores(Xb, centers_t, half_csq)
     # the bound in the scores' dtype, as NumPy's ``best + tie`` rounds it
