@@ -344,7 +344,7 @@ def score_coef(sxp: Namespace, dtype: DType, d: int) -> float:
 
 def _max_norm_block(b: Block) -> BlockOut:
     xp = b.xp
-    return BlockOut((), (xp.max(_backend.row_sq_norms(xp, b.X)),))
+    return BlockOut((), (_backend.max_row_sq_norm(xp, b.X),))
 
 
 def _larger(xp: Namespace, a: tuple[Array], b: tuple[Array]) -> tuple[Array]:

@@ -731,8 +731,9 @@ def _check_magnitude(xp: Any, X: Any, name: str, *, check_small: bool = False) -
     if _backend.is_sparse(X):  # implicit zeros included
         hi, lo = _backend.sparse_column_extremes(X)
     else:
-        hi = _backend.to_host(xp, xp.max(X, axis=0)).astype(np.float64)
-        lo = _backend.to_host(xp, xp.min(X, axis=0)).astype(np.float64)
+        hi_x, lo_x = _backend.column_extremes(xp, X)
+        hi = _backend.to_host(xp, hi_x).astype(np.float64)
+        lo = _backend.to_host(xp, lo_x).astype(np.float64)
     n = X.shape[0]
     n = int(n) if n is not None and n == n else 1
     with np.errstate(over="ignore", invalid="ignore"):

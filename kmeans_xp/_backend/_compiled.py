@@ -31,7 +31,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "lloyd_rows", "nearest_rows", "segment_sum"]
+__all__ = [
+    "available",
+    "column_extremes",
+    "column_sq_devs",
+    "column_sums",
+    "lloyd_rows",
+    "max_row_sq_norm",
+    "nearest_rows",
+    "segment_sum",
+]
 
 _FORCE: bool | None = None
 
@@ -162,6 +171,82 @@ def _kernels() -> tuple[Any, Any, Any]:
             out[i] = lab
 
     return settle, accumulate, settle_columns
+
+
+@functools.cache
+def _statistics() -> tuple[Any, Any, Any, Any]:
+    numba = _numba()
+    jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+
+    @jit
+    def column_sums(X: Any, out: Any) -> None:
+        # row after row, as NumPy's ``sum(axis=0)`` adds them (same bits)
+        m, d = X.shape
+        for i in range(m):
+            for t in range(d):
+                out[t] += X[i, t]
+
+    @jit
+    def column_sq_devs(X: Any, mean: Any, out: Any) -> None:
+        # NumPy's ``dev = X - mean; sum(dev * dev, axis=0)``, in X's dtype
+        m, d = X.shape
+        for i in range(m):
+            for t in range(d):
+                v = X[i, t] - mean[t]
+                out[t] += v * v
+
+    @jit
+    def column_extremes(X: Any, hi: Any, lo: Any) -> None:
+        # per column, the largest and the smallest value (NaN if any)
+        m, d = X.shape
+        for i in range(m):
+            for t in range(d):
+                v = X[i, t]
+                if v > hi[t] or v != v:
+                    hi[t] = v if hi[t] == hi[t] else hi[t]
+                if v < lo[t] or v != v:
+                    lo[t] = v if lo[t] == lo[t] else lo[t]
+
+    @jit
+    def max_row_sq_norm(X: Any) -> float:
+        m, d = X.shape
+        big = X.dtype.type(0)
+        for i in range(m):
+            s = X.dtype.type(0)
+            for t in range(d):
+                s += X[i, t] * X[i, t]
+            big = max(big, s)
+        return big
+
+    return column_sums, column_sq_devs, column_extremes, max_row_sq_norm
+
+
+def column_sums(X: np.ndarray) -> np.ndarray:
+    """``X.sum(axis=0)`` in X's dtype, the same bits, one pass."""
+    out = np.zeros(X.shape[1], dtype=X.dtype)
+    _statistics()[0](X, out)
+    return out
+
+
+def column_sq_devs(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``((X - mean) ** 2).sum(axis=0)`` in X's dtype, the same bits, one pass."""
+    out = np.zeros(X.shape[1], dtype=X.dtype)
+    _statistics()[1](X, mean.astype(X.dtype, copy=False), out)
+    return out
+
+
+def column_extremes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(X.max(axis=0), X.min(axis=0))`` in one pass (X has rows)."""
+    hi = X[0].copy()
+    lo = X[0].copy()
+    _statistics()[2](X, hi, lo)
+    return hi, lo
+
+
+def max_row_sq_norm(X: np.ndarray) -> float:
+    """The largest squared norm of a row (each summed in order: a bound, not
+    NumPy's pairwise bits for rows of 8 and more features)."""
+    return float(_statistics()[3](X)) if X.shape[0] else 0.0
 
 
 # at most this many centers, the products are taken center by center

@@ -23,11 +23,13 @@ from ._capabilities import device_of, index_dtype
 from ._sparse import is_sparse
 
 __all__ = [
+    "column_extremes",
     "column_sq_devs",
     "column_sums",
     "lloyd_chunk",
     "matmul",
     "matmul_operand",
+    "max_row_sq_norm",
     "nearest_center",
     "nearest_two",
     "nonzero_rows",
@@ -526,10 +528,27 @@ def row_sq_norms(xp: Any, X: Any) -> Any:
     return xp.sum(X * X, axis=1)
 
 
+def max_row_sq_norm(xp: Any, X: Any) -> Any:
+    """The largest squared norm of a row (a 0-d array), for bounds; rows of
+    more than 7 features may be summed in another order than
+    ``row_sq_norms``'s (a compiled pass, with NumPy's ``sum`` a slow
+    reduction along short rows)."""
+    views = None if is_sparse(X) or X.shape[0] == 0 else _compiled_views(xp, X)
+    if views is not None:
+        assert views[0] is not None
+        big = np.asarray(_compiled.max_row_sq_norm(views[0]), dtype=views[0].dtype)
+        return _from_host(xp, big, X)
+    return xp.max(row_sq_norms(xp, X))
+
+
 def column_sums(xp: Any, X: Any) -> Any:
-    """Sum of each column, (d,), in X's dtype."""
+    """Sum of each column, (d,), in X's dtype (row after row)."""
     if is_sparse(X):
         return _sparse.sparse_column_sums(X)
+    views = _compiled_views(xp, X)
+    if views is not None:
+        assert views[0] is not None
+        return _from_host(xp, _compiled.column_sums(views[0]), X)
     return xp.sum(X, axis=0)
 
 
@@ -537,8 +556,25 @@ def column_sq_devs(xp: Any, X: Any, mean: Any) -> Any:
     """Per column, the sum over the rows of ``(x - mean)**2``, (d,)."""
     if is_sparse(X):
         return _sparse.sparse_column_sq_devs(X, mean)
+    views = _compiled_views(xp, X, mean)
+    if views is not None:
+        assert views[0] is not None and views[1] is not None
+        return _from_host(xp, _compiled.column_sq_devs(views[0], views[1]), X)
     dev = X - mean
     return xp.sum(dev * dev, axis=0)
+
+
+def column_extremes(xp: Any, X: Any) -> tuple[Any, Any]:
+    """Per column, the largest and the smallest value of dense X with rows
+    (NaN where a column holds one): one compiled pass where there is one
+    (NumPy's ``max(axis=0)`` on few columns is a slow reduction), else
+    ``max`` and ``min``."""
+    views = _compiled_views(xp, X) if X.shape[0] else None
+    if views is not None:
+        assert views[0] is not None
+        hi, lo = _compiled.column_extremes(views[0])
+        return _from_host(xp, hi, X), _from_host(xp, lo, X)
+    return xp.max(X, axis=0), xp.min(X, axis=0)
 
 
 def row_width(X: Any) -> int:
