@@ -175,6 +175,9 @@ class Data:
     weight_scale: float = 1.0  # the weights are the caller's divided by this
     xmax: float | None = None  # largest norm of a prepared sample, once known
     terms: int = 0  # the most terms of one product x.c (set from X when 0)
+    # rows per chunk the memory budget allows for ``chunk_cols``, before the
+    # cap at the rows there are (0: ``chunk``): ``with_columns`` scales this
+    budget_rows: int = 0
 
     def __post_init__(self) -> None:
         if self.sxp is None:
@@ -208,9 +211,12 @@ class Data:
         # unit rows take two (rows, d) temporaries more in every pass
         width = self.width
         extra = 2 * width if self.geometry is Geometry.COSINE else 0
-        rows = self.chunk * (self.chunk_cols + width) // (int(n_cols) + extra + width)
+        base = self.budget_rows or self.chunk
+        rows = max(1, base * (self.chunk_cols + width) // (int(n_cols) + extra + width))
         limit = self.n if not _backend.is_lazy(self.xp) else max(self.X.chunks[0])
-        return replace(self, chunk=int(max(1, min(limit, rows))), chunk_cols=int(n_cols))
+        return replace(
+            self, chunk=int(min(limit, rows)), chunk_cols=int(n_cols), budget_rows=int(rows)
+        )
 
     @property
     def n(self) -> int:
@@ -284,13 +290,18 @@ def expand(xp: Namespace, mask: Array, values: Array, old: Array) -> Array:
     return xp.where(mask, picked, old)
 
 
-def chunk_size_for(xp: Namespace, X: Array, device: Device, n_cols: int, budget: int | None) -> int:
-    """Rows per chunk for passes with ``n_cols`` score columns a row."""
+def chunk_size_for(
+    xp: Namespace, X: Array, device: Device, n_cols: int, budget: int | None, *, capped: bool = True
+) -> int:
+    """Rows per chunk for passes with ``n_cols`` score columns a row (with
+    ``capped=False``, what the budget allows even beyond the rows of X)."""
     itemsize = 8 if X.dtype == getattr(xp, "float64", None) else 4
     row_bytes = itemsize * (int(n_cols) + _backend.row_width(X))
     n = X.shape[0]
     if _backend.is_lazy(xp):
         n = max(X.chunks[0])
+    if not capped:
+        n = 2**62
     if budget is None and _backend.is_sparse(X):
         budget = _backend.sparse_chunk_budget(xp, device, n_cols, int(X.shape[1]), itemsize)
     return _backend.chunk_rows(xp, device, int(n), row_bytes, budget)

@@ -432,17 +432,18 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
     ) -> Data:
         # unit rows take two (rows, d) temporaries more in every pass
         extra = 2 * _backend.row_width(X) if self._geometry is Geometry.COSINE else 0
-        chunk = chunk_size_for(xp, X, device, k + extra, self.chunk_bytes)
+        budget_rows = chunk_size_for(xp, X, device, k + extra, self.chunk_bytes, capped=False)
         return Data(
             xp=xp,
             X=X,
             weights=w,
             offset=offset,
             device=device,
-            chunk=chunk,
+            chunk=chunk_size_for(xp, X, device, k + extra, self.chunk_bytes),
             chunk_cols=k,
             geometry=self._geometry,
             weight_scale=weight_scale,
+            budget_rows=budget_rows,
         )
 
     def _predict_data(

@@ -78,6 +78,25 @@ def test_peak_memory_at_large_k():
     assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
 
 
+def test_wider_passes_keep_small_data_in_one_chunk():
+    """Chunks are sized from the memory budget, not from a chunk already cut
+    to the rows there are: 10k x 2 with k=8 fits one chunk for the k-means++
+    steps' 48 columns too (it was cut to 2,000 rows, five passes' worth of
+    overhead a step), while data beyond the budget still gets smaller chunks
+    for wider passes."""
+    import array_api_compat.numpy as xp
+
+    def data_for(n):
+        X = np.zeros((n, 2), dtype=np.float32)
+        return KMeans(8)._make_data(xp, X, None, "cpu", None, 8)
+
+    small = data_for(10_000)
+    assert small.chunk == 10_000 and small.with_columns(48).chunk == 10_000
+    large = data_for(2_000_000)
+    assert large.chunk < 2_000_000
+    assert large.with_columns(48).chunk == large.chunk * (8 + 2) // (48 + 2)
+
+
 # -------------------------------------------------------- one relocation
 # (JAX and Dask parametrizations of this file are in the slow run: conftest.py)
 @pytest.mark.parametrize("name", ["lloyd", "hamerly", "spherical", "minibatch"])
