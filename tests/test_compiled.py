@@ -51,13 +51,13 @@ def _tie(X, C):
     return (d + 2) * float(np.finfo(X.dtype).eps) * cmax * (xmax + cmax)
 
 
-# (d, k): best two kept along the rows of (k, rows) products (k <= COLUMNS_MAX_K),
+# (d, k): best two kept along the rows of (k, rows) products (d <= COLUMNS_MAX_D),
 # or over each row's k scores
-SHAPES = [(3, 9), (2, _compiled.COLUMNS_MAX_K), (1, 2), (8, _compiled.COLUMNS_MAX_K + 12)]
+SHAPES = [(3, 9), (2, 200), (1, 2), (_compiled.COLUMNS_MAX_D + 1, 5), (260, 12)]
 
 
 def test_shapes_cover_both_ways_of_scoring():
-    assert {k <= _compiled.COLUMNS_MAX_K for d, k in SHAPES} == {True, False}
+    assert {d <= _compiled.COLUMNS_MAX_D for d, k in SHAPES} == {True, False}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
