@@ -426,13 +426,9 @@ def row_costs(
     """
     if _backend.is_sparse(Xb):
         return _backend.sparse_assigned_costs(Xb, centers, labels, geometry is Geometry.COSINE)
-    C = xp.take(centers, labels, axis=0)
     if geometry is Geometry.COSINE:
-        return 1.0 - xp.sum(Xb * C, axis=1)
-    diff = Xb - C
-    if scale != 1.0:
-        diff = diff * scale
-    return xp.sum(diff * diff, axis=1)
+        return 1.0 - xp.sum(Xb * xp.take(centers, labels, axis=0), axis=1)
+    return _backend.assigned_sq_dists(xp, Xb, centers, labels, scale)
 
 
 def pow2_scale(sxp: Namespace, dtype: DType, magnitude: float) -> float:

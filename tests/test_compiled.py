@@ -168,3 +168,60 @@ def test_cpu_tensors_run_the_loops_in_place_with_the_same_result(backend):
     assert on.n_iter_ == off.n_iter_
     ref = KMeans(6, init=X[:6], n_init=1, tol=0.0, max_iter=20).fit(X, sample_weight=w)
     np.testing.assert_array_equal(np.asarray(on.labels_), ref.labels_)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [1, 3, 8, 13, 200, "13, F order"])
+def test_column_statistics_match_the_array_code(dtype, d):
+    """The one-pass column sums and squared deviations keep NumPy's bits
+    (they decide the offset and the tolerance); the extremes are exact; the
+    largest row norm is a bound within the rounding of a sum. (NumPy sums
+    one column, or columns in F order, pairwise: those stay NumPy's.)"""
+    rng = np.random.default_rng(4)
+    fortran = isinstance(d, str)
+    d = 13 if fortran else d
+    X = (rng.standard_normal((3001, d)) * 10.0 ** rng.uniform(-2, 4, (3001, 1))).astype(dtype)
+    X += dtype(1e3)
+    if fortran:
+        X = np.asfortranarray(X)
+    mean = X.mean(axis=0).astype(dtype)
+
+    def stats():
+        hi, lo = _kernels.column_extremes(xp, X)
+        return (
+            _kernels.column_sums(xp, X),
+            _kernels.column_sq_devs(xp, X, mean),
+            hi,
+            lo,
+            float(_kernels.max_row_sq_norm(xp, X)),
+        )
+
+    off, on = _both(stats)
+    for a, b in zip(off[:4], on[:4], strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(on[2], X.max(axis=0))
+    np.testing.assert_array_equal(on[3], X.min(axis=0))
+    assert on[4] == pytest.approx(off[4], rel=4 * d * float(np.finfo(dtype).eps))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [1, 5, 8, 13, 64, 127, 128, 129])
+@pytest.mark.parametrize("scale", [1.0, 2.0**-40])
+def test_row_sums_keep_numpys_bits(dtype, d, scale):
+    """Squared row norms and each row's squared distance to its center (the
+    inertia, the relocation costs) summed as NumPy sums a row: in order below
+    8 terms, pairwise in eight running sums up to 128 (beyond, NumPy's own)."""
+    rng = np.random.default_rng(5)
+    X = (rng.standard_normal((2001, d)) * 10.0 ** rng.uniform(-3, 3, (2001, 1))).astype(dtype)
+    C = (rng.standard_normal((7, d)) * 100.0).astype(dtype)
+    labels = rng.integers(0, 7, size=2001)
+    off, on = _both(
+        lambda: (
+            _kernels.row_sq_norms(xp, X),
+            _kernels.assigned_sq_dists(xp, X, C, labels, scale),
+        )
+    )
+    for a, b in zip(off, on, strict=True):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_array_equal(a, b)

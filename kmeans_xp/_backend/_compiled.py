@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "assigned_sq_dists",
     "available",
     "column_extremes",
     "column_sq_devs",
@@ -39,6 +40,7 @@ __all__ = [
     "lloyd_rows",
     "max_row_sq_norm",
     "nearest_rows",
+    "row_sq_norms",
     "segment_sum",
 ]
 
@@ -196,29 +198,131 @@ def _statistics() -> tuple[Any, Any, Any, Any]:
                 out[t] += v * v
 
     @jit
-    def column_extremes(X: Any, hi: Any, lo: Any) -> None:
-        # per column, the largest and the smallest value (NaN if any)
+    def column_extremes(X: Any) -> tuple[Any, Any]:
+        # per column, the largest and the smallest value of finite X (selects,
+        # not ``max``: a loop vectorised along the row)
         m, d = X.shape
-        for i in range(m):
+        hi = X[0].copy()
+        lo = X[0].copy()
+        for i in range(1, m):
             for t in range(d):
                 v = X[i, t]
-                if v > hi[t] or v != v:
-                    hi[t] = v if hi[t] == hi[t] else hi[t]
-                if v < lo[t] or v != v:
-                    lo[t] = v if lo[t] == lo[t] else lo[t]
+                h = hi[t]
+                low = lo[t]
+                hi[t] = v if v > h else h
+                lo[t] = v if v < low else low
+        return hi, lo
 
     @jit
     def max_row_sq_norm(X: Any) -> float:
+        # eight partial sums a row (a vectorised loop; a bound, not NumPy's bits)
         m, d = X.shape
         big = X.dtype.type(0)
+        acc = np.zeros(8, dtype=X.dtype)
+        d8 = d - d % 8
         for i in range(m):
+            for lane in range(8):
+                acc[lane] = 0
+            for t in range(0, d8, 8):
+                for lane in range(8):
+                    v = X[i, t + lane]
+                    acc[lane] += v * v
             s = X.dtype.type(0)
-            for t in range(d):
+            for lane in range(8):
+                s += acc[lane]
+            for t in range(d8, d):
                 s += X[i, t] * X[i, t]
             big = max(big, s)
         return big
 
     return column_sums, column_sq_devs, column_extremes, max_row_sq_norm
+
+
+# rows of at most this many features are summed here as NumPy sums them
+# (``_row_sums``); longer rows NumPy splits recursively, and sums well itself
+ROW_SUM_MAX_D = 128
+
+
+@functools.cache
+def _row_kernels() -> tuple[Any, Any]:
+    numba = _numba()
+    jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+
+    @jit
+    def row_sum(a: Any, n: int) -> Any:
+        # NumPy's pairwise sum of a[:n] for n <= 128 (``pairwise_sum`` in
+        # its loops_utils): in order below 8 terms; else eight running sums
+        # over whole groups of 8, combined as a tree, then the rest in order
+        if n < 8:
+            res = a.dtype.type(0)
+            for i in range(n):
+                res += a[i]
+            return res
+        r0, r1, r2, r3 = a[0], a[1], a[2], a[3]
+        r4, r5, r6, r7 = a[4], a[5], a[6], a[7]
+        i = 8
+        stop = n - n % 8
+        while i < stop:
+            r0 += a[i]
+            r1 += a[i + 1]
+            r2 += a[i + 2]
+            r3 += a[i + 3]
+            r4 += a[i + 4]
+            r5 += a[i + 5]
+            r6 += a[i + 6]
+            r7 += a[i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[i]
+            i += 1
+        return res
+
+    @jit
+    def row_sq_norms(X: Any, out: Any) -> None:
+        m, d = X.shape
+        buf = np.empty(d, dtype=X.dtype)
+        for i in range(m):
+            for t in range(d):
+                buf[t] = X[i, t] * X[i, t]
+            out[i] = row_sum(buf, d)
+
+    @jit
+    def assigned_sq_dists(X: Any, C: Any, labels: Any, scale: Any, out: Any) -> None:
+        # ``diff = X - C[labels]`` (times ``scale`` unless 1), then the row
+        # sums of ``diff * diff``, each operation rounded as NumPy rounds it
+        m, d = X.shape
+        buf = np.empty(d, dtype=X.dtype)
+        scaled = scale != 1
+        for i in range(m):
+            lab = labels[i]
+            for t in range(d):
+                v = X[i, t] - C[lab, t]
+                if scaled:
+                    v = v * scale
+                buf[t] = v * v
+            out[i] = row_sum(buf, d)
+
+    return row_sq_norms, assigned_sq_dists
+
+
+def row_sq_norms(X: np.ndarray) -> np.ndarray:
+    """``(X * X).sum(axis=1)`` with NumPy's bits (C-ordered X, at most
+    ``ROW_SUM_MAX_D`` columns)."""
+    out = np.empty(X.shape[0], dtype=X.dtype)
+    _row_kernels()[0](X, out)
+    return out
+
+
+def assigned_sq_dists(
+    X: np.ndarray, centers: np.ndarray, labels: np.ndarray, scale: float
+) -> np.ndarray:
+    """The squared distance of each row of X to its center ``centers[labels]``
+    (both times ``scale``), with NumPy's bits (C-ordered X, at most
+    ``ROW_SUM_MAX_D`` columns)."""
+    out = np.empty(X.shape[0], dtype=X.dtype)
+    _row_kernels()[1](X, centers, labels, X.dtype.type(scale), out)
+    return out
 
 
 def column_sums(X: np.ndarray) -> np.ndarray:
@@ -236,16 +340,14 @@ def column_sq_devs(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
 
 def column_extremes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(X.max(axis=0), X.min(axis=0))`` in one pass (X has rows)."""
-    hi = X[0].copy()
-    lo = X[0].copy()
-    _statistics()[2](X, hi, lo)
+    """``(X.max(axis=0), X.min(axis=0))`` of finite X (with rows), one pass."""
+    hi, lo = _statistics()[2](X)
     return hi, lo
 
 
 def max_row_sq_norm(X: np.ndarray) -> float:
-    """The largest squared norm of a row (each summed in order: a bound, not
-    NumPy's pairwise bits for rows of 8 and more features)."""
+    """The largest squared norm of a row (summed in eight parts: a bound, not
+    NumPy's bits for rows of 8 and more features)."""
     return float(_statistics()[3](X)) if X.shape[0] else 0.0
 
 

@@ -23,6 +23,7 @@ from ._capabilities import device_of, index_dtype
 from ._sparse import is_sparse
 
 __all__ = [
+    "assigned_sq_dists",
     "column_extremes",
     "column_sq_devs",
     "column_sums",
@@ -525,7 +526,39 @@ def row_sq_norms(xp: Any, X: Any) -> Any:
     """Squared norm of each row, (rows,), in X's dtype."""
     if is_sparse(X):
         return _sparse.sparse_row_sq_norms(X)
+    views = _compiled_views(xp, X)
+    if views is not None and _short_rows(views[0]):
+        assert views[0] is not None
+        return _from_host(xp, _compiled.row_sq_norms(views[0]), X)
     return xp.sum(X * X, axis=1)
+
+
+def assigned_sq_dists(xp: Any, X: Any, centers: Any, labels: Any, scale: float = 1.0) -> Any:
+    """Squared distance of each dense row of X to its own center
+    ``centers[labels]``, both times ``scale`` (a power of two, or 1), in X's
+    dtype: one compiled pass for short rows where there is one (the same
+    bits), else the array code."""
+    views = _compiled_views(xp, X, centers, labels)
+    if views is not None and _short_rows(views[0]):
+        Xh, Ch, lh = views
+        assert Xh is not None and Ch is not None and lh is not None
+        if Ch.dtype == Xh.dtype and Ch.flags.c_contiguous:
+            return _from_host(xp, _compiled.assigned_sq_dists(Xh, Ch, lh, scale), X)
+    diff = X - xp.take(centers, labels, axis=0)
+    if scale != 1.0:
+        diff = diff * scale
+    return xp.sum(diff * diff, axis=1)
+
+
+def _short_rows(X: np.ndarray | None) -> bool:
+    """Whether NumPy sums each row of X as ``_compiled`` replicates: C order,
+    at most ``_compiled.ROW_SUM_MAX_D`` columns."""
+    return (
+        X is not None
+        and X.ndim == 2
+        and 0 < X.shape[1] <= _compiled.ROW_SUM_MAX_D
+        and bool(X.flags.c_contiguous)
+    )
 
 
 def max_row_sq_norm(xp: Any, X: Any) -> Any:
@@ -546,10 +579,16 @@ def column_sums(xp: Any, X: Any) -> Any:
     if is_sparse(X):
         return _sparse.sparse_column_sums(X)
     views = _compiled_views(xp, X)
-    if views is not None:
+    if views is not None and _rows_in_order(views[0]):
         assert views[0] is not None
         return _from_host(xp, _compiled.column_sums(views[0]), X)
     return xp.sum(X, axis=0)
+
+
+def _rows_in_order(X: np.ndarray | None) -> bool:
+    """Whether NumPy sums the columns of X row after row (C order, two
+    columns or more; otherwise its pairwise sum runs down each column)."""
+    return X is not None and X.ndim == 2 and X.shape[1] >= 2 and bool(X.flags.c_contiguous)
 
 
 def column_sq_devs(xp: Any, X: Any, mean: Any) -> Any:
@@ -557,7 +596,7 @@ def column_sq_devs(xp: Any, X: Any, mean: Any) -> Any:
     if is_sparse(X):
         return _sparse.sparse_column_sq_devs(X, mean)
     views = _compiled_views(xp, X, mean)
-    if views is not None:
+    if views is not None and _rows_in_order(views[0]):
         assert views[0] is not None and views[1] is not None
         return _from_host(xp, _compiled.column_sq_devs(views[0], views[1]), X)
     dev = X - mean
@@ -565,10 +604,9 @@ def column_sq_devs(xp: Any, X: Any, mean: Any) -> Any:
 
 
 def column_extremes(xp: Any, X: Any) -> tuple[Any, Any]:
-    """Per column, the largest and the smallest value of dense X with rows
-    (NaN where a column holds one): one compiled pass where there is one
-    (NumPy's ``max(axis=0)`` on few columns is a slow reduction), else
-    ``max`` and ``min``."""
+    """Per column, the largest and the smallest value of dense, finite X with
+    rows: one compiled pass where there is one (NumPy's ``max(axis=0)`` on
+    few columns is a slow reduction), else ``max`` and ``min``."""
     views = _compiled_views(xp, X) if X.shape[0] else None
     if views is not None:
         assert views[0] is not None
