@@ -21,6 +21,7 @@ from ._assign import (
     OutSpec,
     block_assign,
     expand,
+    on_center_cost,
     prepare_block,
     row_sq_norms,
     scoring,
@@ -461,10 +462,16 @@ def kmeans_parallel(
     candidates = take_rows(data, np.asarray([first]))
     pot = float(state.add(candidates))
     ell = oversampling * k
+    # a potential this small is rounding: every sample sits on a candidate
+    # (whether it is exactly 0 depends on the last bits of the data)
+    negligible = float(w_host.sum()) * on_center_cost(data)
     for _ in range(rounds):
-        if pot <= 0.0:
-            break
-        u = _backend.rows_from_host(xp, rs.uniform(size=n), data.X, data.device, data.dtype)
+        # every round draws, whether it runs or not: the state of ``rs`` after
+        # the rounds (the reduction's seeds) does not depend on when they stop
+        draws = rs.uniform(size=n)
+        if pot <= negligible:
+            continue
+        u = _backend.rows_from_host(xp, draws, data.X, data.device, data.dtype)
         _, (new,) = data.map(
             _select_block,
             {"closest": state.closest, "u": u},
@@ -493,7 +500,7 @@ def _reduce_candidates(
     """Weighted k-means++ then Lloyd on the (few) candidates, on the host."""
     from array_api_compat import numpy as np_xp
 
-    from ._lloyd import run_lloyd
+    from ._lloyd import better_run, run_lloyd
 
     C = _backend.to_host(data.sxp, candidates).astype(np.float64)
     w = _backend.to_host(data.sxp, cand_w).astype(np.float64)
@@ -523,8 +530,8 @@ def _reduce_candidates(
         for _ in range(trials):
             seeds, _ = kmeans_plusplus(host, k, rs)
             run = run_lloyd(host, seeds, max_iter=30, tol=1e-4 * float(var.mean()))
-            if best is None or run.inertia < best[0]:
-                best = (run.inertia, run.centers)
+            if better_run(np_xp, run, best, k):
+                best = run
         assert best is not None
-        centers = best[1]
+        centers = best.centers
     return _backend.from_host(data.sxp, np.asarray(centers), data.device, candidates.dtype)

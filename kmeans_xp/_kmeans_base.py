@@ -38,7 +38,7 @@ from ._assign import transform as _transform
 from ._base import HAVE_SKLEARN, BaseEstimator, ClusterMixin, TransformerMixin
 from ._init import init_random, kmeans_parallel
 from ._init import kmeans_plusplus as _kmeans_plusplus
-from ._lloyd import LloydStep, Report, RunResult, Step, run_lloyd
+from ._lloyd import LloydStep, Report, RunResult, Step, better_run, run_lloyd
 from ._typing import Array, Device, Namespace
 from ._validation import (
     ConvergenceWarning,
@@ -566,7 +566,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
                     step=self._make_step(data, inp.k),
                 )
                 progress.run_end(run, int(self.max_iter))
-                if best is None or run.inertia < best.inertia:
+                if better_run(data.sxp, run, best, inp.k):
                     best = run
         assert best is not None
         self._warn_distinct(best.n_nonempty, inp.k)

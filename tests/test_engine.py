@@ -12,7 +12,7 @@ import pytest
 
 from kmeans_xp import KMeans, MiniBatchKMeans, SphericalKMeans
 from kmeans_xp._assign import Data, PassResult, chunk_size_for
-from kmeans_xp._lloyd import run_lloyd
+from kmeans_xp._lloyd import RunResult, better_run, run_lloyd
 from kmeans_xp._testing import to_numpy
 
 
@@ -202,6 +202,24 @@ class _OneRelocationStep:
 
     def moved(self, old, new) -> None:
         pass
+
+
+def test_restarts_keep_the_first_of_the_same_clustering():
+    """Among restarts a run replaces the best only with a lower inertia and
+    another clustering (scikit-learn's rule): the same partition with its
+    centers in another order, and an inertia lower by rounding, would rename
+    the clusters by the last bits of the data."""
+    import array_api_compat.numpy as xp
+
+    def run(labels, inertia):
+        labels = np.asarray(labels)
+        return RunResult(labels, inertia, np.zeros((3, 1)), 1, 3, True, True)
+
+    first = run([0, 0, 1, 2, 2], 1.0)
+    assert better_run(xp, first, None, 3)
+    assert not better_run(xp, run([2, 2, 0, 1, 1], 1.0 - 1e-16), first, 3)
+    assert better_run(xp, run([0, 1, 1, 2, 2], 0.5), first, 3)
+    assert not better_run(xp, run([0, 1, 1, 2, 2], 1.5), first, 3)
 
 
 def test_a_relocation_counts_as_a_change():

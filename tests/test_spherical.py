@@ -130,6 +130,25 @@ def test_invariant_to_positive_row_scaling():
     assert a.inertia_ == pytest.approx(b.inertia_, rel=1e-10)
 
 
+@pytest.mark.parametrize("seed", [0, 3, 35])
+def test_kmeans_parallel_does_not_see_row_scale(backend, seed):
+    """k-means|| on few samples: after a round or two every sample is a
+    candidate and the potential is rounding, exactly 0 or not by the last
+    bits of the unit rows. Stopping the rounds on an exact 0 changed how many
+    random draws the reduction saw, so rows times 10**+-150 permuted the
+    clusters (17 of 300 such seeds; found on Dask, where ``"k-means++"`` runs
+    as k-means||). A rounding-level potential stops the rounds, and every
+    round draws: the same labels."""
+    rs = np.random.RandomState(seed)
+    mu = rs.normal(size=(4, 3))
+    X = mu[rs.randint(0, 4, 24)] + 0.3 * rs.normal(size=(24, 3))
+    Xs = X * 10.0 ** rs.uniform(-150, 150, size=(24, 1))
+    params = dict(init="k-means||", n_init=1, random_state=0)
+    a = SphericalKMeans(4, **params).fit(backend.asarray(X))
+    b = SphericalKMeans(4, **params).fit(backend.asarray(Xs))
+    np.testing.assert_array_equal(to_numpy(b.labels_), to_numpy(a.labels_))
+
+
 def test_zero_rows_are_at_distance_one():
     X, _, _ = directions(100, 3, 2, seed=9)
     X[5] = 0.0
