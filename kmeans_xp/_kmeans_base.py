@@ -566,7 +566,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
                     step=self._make_step(data, inp.k),
                 )
                 progress.run_end(run, int(self.max_iter))
-                if better_run(data.sxp, run, best, inp.k):
+                if better_run(data.xp, run, best, inp.k):
                     best = run
         assert best is not None
         self._warn_distinct(best.n_nonempty, inp.k)

@@ -170,18 +170,19 @@ class RunResult(NamedTuple):
     strict: bool  # converged because no label changed
 
 
-def same_clustering(sxp: Namespace, a: Array, b: Array, k: int) -> bool:
-    """Whether labels ``b`` name the same clusters as ``a`` up to a renaming
-    (each cluster of ``a`` has one label in ``b``), as scikit-learn's
-    ``_is_same_clustering``: on the host, for the choice between runs."""
-    ah = _backend.to_host(sxp, a).astype(np.int64)
-    bh = _backend.to_host(sxp, b).astype(np.int64)
+def same_clustering(xp: Namespace, a: Array, b: Array, k: int) -> bool:
+    """Whether labels ``b`` (in ``xp``, the data's namespace) name the same
+    clusters as ``a`` up to a renaming (each cluster of ``a`` has one label in
+    ``b``), as scikit-learn's ``_is_same_clustering``: on the host, for the
+    choice between runs."""
+    ah = _backend.to_host(xp, a).astype(np.int64)
+    bh = _backend.to_host(xp, b).astype(np.int64)
     mapping = np.full(k, -1, dtype=np.int64)
     mapping[ah] = bh
     return bool(np.array_equal(mapping[ah], bh))
 
 
-def better_run(sxp: Namespace, run: RunResult, best: RunResult | None, k: int) -> bool:
+def better_run(xp: Namespace, run: RunResult, best: RunResult | None, k: int) -> bool:
     """Whether ``run`` replaces ``best`` among restarts: a lower inertia and
     not the same clustering (scikit-learn's rule). The same partition reached
     from two seeds, with its centers in another order, keeps the first: which
@@ -190,7 +191,7 @@ def better_run(sxp: Namespace, run: RunResult, best: RunResult | None, k: int) -
     backend's summation order)."""
     if best is None:
         return True
-    return run.inertia < best.inertia and not same_clustering(sxp, best.labels, run.labels, k)
+    return run.inertia < best.inertia and not same_clustering(xp, best.labels, run.labels, k)
 
 
 def run_lloyd(

@@ -239,7 +239,7 @@ def _statistics() -> tuple[Any, Any, Any, Any]:
 
 
 # rows of at most this many features are summed here as NumPy sums them
-# (``_row_sums``); longer rows NumPy splits recursively, and sums well itself
+# (``row_sum``); longer rows NumPy splits recursively, and sums well itself
 ROW_SUM_MAX_D = 128
 
 

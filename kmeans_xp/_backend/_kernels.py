@@ -542,7 +542,7 @@ def assigned_sq_dists(xp: Any, X: Any, centers: Any, labels: Any, scale: float =
     if views is not None and _short_rows(views[0]):
         Xh, Ch, lh = views
         assert Xh is not None and Ch is not None and lh is not None
-        if Ch.dtype == Xh.dtype and Ch.flags.c_contiguous:
+        if Ch.dtype == Xh.dtype:
             return _from_host(xp, _compiled.assigned_sq_dists(Xh, Ch, lh, scale), X)
     diff = X - xp.take(centers, labels, axis=0)
     if scale != 1.0:
