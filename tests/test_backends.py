@@ -384,6 +384,49 @@ def test_hamerly_equals_lloyd_bit_for_bit(backend, dtype, chunk_bytes, init):
     assert_bit_identical(runs, Xb)
 
 
+@pytest.mark.needs_backends("torch")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gpu_sums_on_torch_cpu_tensors(monkeypatch, dtype):
+    # The GPUs' per-cluster sums (a one-hot product: their scatter-adds are
+    # atomic and gave other bits run to run) taken on CPU tensors: the sums
+    # and weight totals equal NumPy's to rounding, with and without weights,
+    # and a fit through them keeps Hamerly = Lloyd bit for bit.
+    torch = pytest.importorskip("torch")
+    from kmeans_xp._backend import _kernels
+
+    monkeypatch.setattr(_kernels, "_on_gpu", lambda xp, a: True)
+    monkeypatch.setattr(_kernels, "_compiled_views", lambda xp, *arrays: None)
+    import array_api_compat.torch as txp
+
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(500, 4)).astype(dtype)
+    w = rng.uniform(0.5, 2.0, 500).astype(dtype)
+    labels = rng.randint(0, 7, 500)
+    labels[labels == 5] = 6  # an empty cluster
+    Xt, wt, lt = torch.asarray(X[::2]), torch.asarray(w[::2]), torch.asarray(labels[::2])
+    rtol = RTOL[dtype]
+    for weights in (None, wt):
+        sums = _kernels.segment_sum(txp, Xt, lt, 7, weights)
+        counts = _kernels.segment_count(txp, lt, 7, weights, Xt.dtype)
+        wh = np.ones(250, dtype=dtype) if weights is None else w[::2]
+        ref_sums = np.zeros((7, 4))
+        np.add.at(ref_sums, labels[::2], X[::2] * wh[:, None].astype(np.float64))
+        ref_counts = np.bincount(labels[::2], weights=wh, minlength=7)
+        assert sums.dtype == Xt.dtype and counts.dtype == Xt.dtype
+        np.testing.assert_allclose(sums.numpy(), ref_sums, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(counts.numpy(), ref_counts, rtol=rtol)
+    k = 9
+    Xf = torch.asarray(touching_blobs(300, 3, k, seed=2).astype(dtype))
+    wf = torch.asarray(sample_weight(300).astype(dtype))
+    runs = {
+        algorithm: KMeans(
+            k, init="k-means++", tol=0.0, random_state=0, chunk_bytes=2048, algorithm=algorithm
+        ).fit(Xf, sample_weight=wf)
+        for algorithm in ALGORITHMS
+    }
+    assert_bit_identical(runs, Xf)
+
+
 def _issue15_float32_case(backend) -> None:
     # issue 15 item 4 at a third of its size (60k x 12 there): uniform float32
     # data at 1e4, k = 32. BLAS rounds float32 products differently for

@@ -388,26 +388,33 @@ def segment_sum(xp: Any, values: Any, labels: Any, n_segments: int, weights: Any
         Xh, wh, lh = views
         assert Xh is not None and lh is not None
         return _from_host(xp, _compiled.segment_sum(Xh, wh, lh, n_segments), values)
+    if _on_gpu(xp, values):
+        # a fresh buffer: the product's kernel (and so its order of adding)
+        # is chosen by shapes and alignment alike, and a chunk of rows is a
+        # view at any offset into X
+        fresh = xp.asarray(values, copy=True)
+        return _segment_sum_onehot(xp, fresh, labels, n_segments, weights)
     if weights is not None:
         values = values * weights[:, None]
     if is_torch_namespace(xp):
         import torch
 
+        # a CPU tensor without the compiled loops: index_add_ runs in row order
         out = torch.zeros((n_segments, values.shape[1]), dtype=values.dtype, device=values.device)
         out.index_add_(0, labels, values)
-        return out
-    if is_cupy_namespace(xp):
-        import cupy
-        import cupyx
-
-        out = cupy.zeros((n_segments, values.shape[1]), dtype=values.dtype)
-        cupyx.scatter_add(out, labels, values)
         return out
     if is_jax_namespace(xp):
         import jax
 
         return jax.ops.segment_sum(values, labels, num_segments=n_segments)
     return _segment_sum_onehot(xp, values, labels, n_segments)
+
+
+def _on_gpu(xp: Any, a: Any) -> bool:
+    """CuPy arrays and CUDA tensors: where scatter-adds are atomic adds."""
+    if is_cupy_namespace(xp):
+        return True
+    return is_torch_namespace(xp) and getattr(a.device, "type", "cpu") != "cpu"
 
 
 def segment_count(xp: Any, labels: Any, n_segments: int, weights: Any, dtype: Any) -> Any:
@@ -420,6 +427,10 @@ def segment_count(xp: Any, labels: Any, n_segments: int, weights: Any, dtype: An
             # CPU tensors: counted as the compiled Lloyd pass counts (float64)
             counts = np.bincount(lh, weights=wh, minlength=n_segments).astype(np.float64)
             return _from_host(xp, counts, labels, dtype)
+    if weights is not None and _on_gpu(xp, labels):
+        # a float bincount adds atomically: the one-hot product instead
+        column = xp.asarray(xp.astype(weights, dtype)[:, None], copy=True)
+        return _segment_sum_onehot(xp, column, labels, n_segments)[:, 0]
     if is_torch_namespace(xp):
         import torch
 
@@ -471,11 +482,24 @@ def _segment_sum_numpy(
     return out
 
 
-def _segment_sum_onehot(xp: Any, values: Any, labels: Any, k: int) -> Any:
-    # Pure-standard fallback: (k, n) one-hot matrix times values. The caller
-    # passes one row chunk at a time, so the one-hot block stays bounded.
+def _segment_sum_onehot(xp: Any, values: Any, labels: Any, k: int, weights: Any = None) -> Any:
+    """(k, n) one-hot matrix (each row's weight in its cluster's row) times
+    ``values``: the pure-standard fallback, and the GPUs' sum.
+
+    On a GPU a scatter-add (``cupyx.scatter_add``, ``index_add_``, a float
+    ``bincount``) adds with atomics, in whatever order the threads arrive:
+    two runs of one fit gave centers a few ulps apart. A matrix product adds
+    in an order fixed by its shapes, so the same seed gives the same bits,
+    and Hamerly's sums (the same chunks) equal Lloyd's. The caller passes one
+    row chunk at a time, so the one-hot block is no larger than its scores.
+    """
     ids = xp.arange(k, dtype=labels.dtype, device=_device_of(labels))
-    onehot_t = xp.astype(ids[:, None] == labels[None, :], values.dtype)
+    hit = ids[:, None] == labels[None, :]
+    if weights is None:
+        onehot_t = xp.astype(hit, values.dtype)
+    else:
+        zero = xp.zeros((), dtype=values.dtype, device=_device_of(values))
+        onehot_t = xp.where(hit, xp.astype(weights, values.dtype)[None, :], zero)
     return xp.matmul(onehot_t, values)
 
 
