@@ -427,6 +427,40 @@ def test_gpu_sums_on_torch_cpu_tensors(monkeypatch, dtype):
     assert_bit_identical(runs, Xf)
 
 
+@pytest.mark.needs_backends("torch")
+@pytest.mark.parametrize("budget", [None, 200], ids=["one-batch", "many-batches"])
+def test_exact_labels_by_pairs_equal_numpy(monkeypatch, budget):
+    # the near-tie rule on torch and CuPy (products of the candidate pairs
+    # only, in batches) picks what NumPy's picks, exact ties to the first
+    torch = pytest.importorskip("torch")
+    import array_api_compat.numpy as nxp
+    import array_api_compat.torch as txp
+
+    from kmeans_xp._backend import _kernels
+
+    if budget is not None:
+        monkeypatch.setattr(_kernels, "_PAIRS_BUDGET", budget)
+    rng = np.random.RandomState(5)
+    Xs = rng.normal(size=(60, 6)).astype(np.float32)
+    C = rng.normal(size=(9, 6)).astype(np.float32)
+    C[5] = C[3]  # an exact tie: the first of the two wins
+    h = 0.5 * (C.astype(np.float64) ** 2).sum(axis=1)
+    cand = rng.uniform(size=(60, 9)) < 0.4
+    cand[np.arange(60), rng.randint(0, 9, 60)] = True
+    cand[:20, 3] = cand[:20, 5] = True
+    cand[20:25] = True  # every center a candidate
+    ref = _kernels._exact_labels(nxp, Xs, C, h.astype(np.float32), cand)
+    got = _kernels._exact_labels(
+        txp,
+        torch.asarray(Xs),
+        torch.asarray(C),
+        torch.asarray(h.astype(np.float32)),
+        torch.asarray(cand),
+    )
+    np.testing.assert_array_equal(got.numpy(), ref)
+    assert not np.any(ref[:20] == 5)
+
+
 def _issue15_float32_case(backend) -> None:
     # issue 15 item 4 at a third of its size (60k x 12 there): uniform float32
     # data at 1e4, k = 32. BLAS rounds float32 products differently for

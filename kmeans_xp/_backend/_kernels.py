@@ -108,6 +108,8 @@ def _exact_labels(xp: Any, Xs: Any, centers: Any, half_csq: Any, candidates: Any
         return full.argmin(axis=1)
     k, d = int(C.shape[0]), int(C.shape[1])
     m = int(Xs.shape[0])
+    if is_torch_namespace(xp) or is_cupy_namespace(xp):
+        return _exact_labels_pairs(xp, Xs, C, h, candidates, big)
     step = max(1, _EXACT_BUDGET // (8 * max(1, k * d)))
     parts = []
     for s in range(0, m, step):
@@ -115,6 +117,34 @@ def _exact_labels(xp: Any, Xs: Any, centers: Any, half_csq: Any, candidates: Any
         Xh = xp.astype(Xs[s:e, ...], hi)
         dots = xp.sum(Xh[:, None, :] * C[None, :, :], axis=2)
         parts.append(xp.argmin(xp.where(candidates[s:e, ...], h[None, :] - dots, big), axis=1))
+    return parts[0] if len(parts) == 1 else xp.concat(parts)
+
+
+# bytes of a batch's float64 temporaries in ``_exact_labels_pairs``
+_PAIRS_BUDGET = 64 * 2**20
+
+
+def _exact_labels_pairs(xp: Any, Xs: Any, C: Any, h: Any, candidates: Any, big: float) -> Any:
+    """``_exact_labels`` for torch and CuPy, products for the (row, candidate)
+    pairs only, as NumPy's path (usually two a row; the dense (rows, k, d)
+    path took 8 rows a step at k=1024, d=128: thousands of small launches a
+    pass on a GPU). Rows in batches whose (rows, k) scores, and pairs in
+    batches whose (pairs, d) products, stay within ``_PAIRS_BUDGET``."""
+    m, k = int(candidates.shape[0]), int(candidates.shape[1])
+    d = int(C.shape[1])
+    row_step = max(1, _PAIRS_BUDGET // (8 * max(1, k)))
+    pair_step = max(1, _PAIRS_BUDGET // (8 * max(1, d)))
+    parts = []
+    for s in range(0, m, row_step):
+        e = min(m, s + row_step)
+        r, c = xp.nonzero(candidates[s:e, ...])
+        full = xp.full((e - s, k), big, dtype=C.dtype, device=device_of(C))
+        for p in range(0, int(r.shape[0]), pair_step):
+            rp, cp = r[p : p + pair_step], c[p : p + pair_step]
+            Xp = xp.astype(xp.take(Xs, rp + s, axis=0), C.dtype)
+            dots = xp.sum(Xp * xp.take(C, cp, axis=0), axis=1)
+            full[rp, cp] = xp.take(h, cp) - dots
+        parts.append(xp.argmin(full, axis=1))
     return parts[0] if len(parts) == 1 else xp.concat(parts)
 
 
