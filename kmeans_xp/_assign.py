@@ -142,11 +142,16 @@ def _run_block(
     names: tuple[str, ...],
     fn: Callable[..., BlockOut],
     geometry: Geometry,
+    small: Namespace | None = None,
 ) -> BlockOut:
     # the executor's positional call, turned into one named record
     rows, (offset, *shared) = rest[: len(names)], rest[len(names) :]
     block = Block(xp, Xb, wb, dict(zip(names, rows, strict=True)), geometry, offset)
-    return fn(block, *shared)
+    out = fn(block, *shared)
+    if small is None:
+        return out
+    # statistics in the small namespace, so that they are combined there
+    return BlockOut(out.rows, tuple(_backend.to_small(small, s) for s in out.stats))
 
 
 @dataclass
@@ -181,11 +186,17 @@ class Data:
 
     def __post_init__(self) -> None:
         if self.sxp is None:
-            self.sxp = _backend.small_namespace(self.xp)
+            self.sxp = _backend.small_namespace(self.xp, self.device)
         if self.offset is not None and not self.shiftable:
             raise ValueError("sparse samples are never shifted: offset must be None")
         if not self.terms:
             self.terms = _backend.product_terms(self.X)
+
+    @property
+    def sdevice(self) -> Device:
+        """The device of the small arrays: the data's, or the host's where
+        they are NumPy (``sxp``: Dask, JAX on the CPU)."""
+        return self.device if self.sxp is self.xp else "cpu"
 
     @property
     def sparse(self) -> bool:
@@ -258,7 +269,10 @@ class Data:
         """
         rows = dict(rows or {})
         names = tuple(rows)
-        run = partial(_run_block, names=names, fn=fn, geometry=self.geometry)
+        # in memory with NumPy for the small arrays (JAX on the CPU): the
+        # blocks' statistics are moved there as they come
+        small = self.sxp if self.sxp is not self.xp and not _backend.is_lazy(self.xp) else None
+        run = partial(_run_block, names=names, fn=fn, geometry=self.geometry, small=small)
         return _backend.map_rows(
             self.xp,
             run,

@@ -534,4 +534,4 @@ def _reduce_candidates(
                 best = run
         assert best is not None
         centers = best.centers
-    return _backend.from_host(data.sxp, np.asarray(centers), data.device, candidates.dtype)
+    return _backend.from_host(data.sxp, np.asarray(centers), data.sdevice, candidates.dtype)

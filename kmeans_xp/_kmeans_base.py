@@ -382,7 +382,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
         result named ``name``), validated like data, in the small namespace;
         unit rows for the cosine geometry."""
         C = check_init_array(xp, C, k, d, dtype, device, name)
-        sxp = _backend.small_namespace(xp)
+        sxp = _backend.small_namespace(xp, device)
         if sxp is not xp:
             C = sxp.asarray(_backend.to_host(xp, C))
         if self._geometry is Geometry.COSINE:

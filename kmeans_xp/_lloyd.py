@@ -151,8 +151,8 @@ def relocate_empty(
         counts_h[new_id] = w_h[i]
         moved = True
     return (
-        _backend.from_host(sxp, sums_h, data.device, sums.dtype),
-        _backend.from_host(sxp, counts_h, data.device, counts.dtype),
+        _backend.from_host(sxp, sums_h, data.sdevice, sums.dtype),
+        _backend.from_host(sxp, counts_h, data.sdevice, counts.dtype),
         moved,
     )
 

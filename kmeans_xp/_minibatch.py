@@ -106,7 +106,8 @@ def reassign_small(
     counts; the rows are drawn with the host ``rs``.
     """
     xp, device = batch.xp, batch.device
-    counts_h = np.array(_backend.to_host(xp, counts), dtype=np.float64)
+    sxp, sdevice = batch.sxp, batch.sdevice
+    counts_h = np.array(_backend.to_host(sxp, counts), dtype=np.float64)
     b = batch.n
     low = counts_h < ratio * counts_h.max()
     cap = int(0.5 * b)
@@ -123,10 +124,12 @@ def reassign_small(
     idx = _backend.from_host(xp, source, device, _backend.index_dtype(xp, device))
     rows = _backend.to_dense(xp, _backend.take_rows(xp, batch.X, idx))
     rows = prepare_block(xp, rows, batch.geometry, batch.offset)
-    mask = _backend.from_host(xp, low, device)
-    centers = xp.where(mask[:, None], rows, centers)
+    if sxp is not xp:
+        rows = sxp.asarray(_backend.to_host(xp, rows))
+    mask = _backend.from_host(sxp, low, sdevice)
+    centers = sxp.where(mask[:, None], rows, centers)
     counts_h[low] = counts_h[~low].min()
-    return centers, _backend.from_host(xp, counts_h, device, counts.dtype), m
+    return centers, _backend.from_host(sxp, counts_h, sdevice, counts.dtype), m
 
 
 class _EarlyStopping:
@@ -443,7 +446,7 @@ class MiniBatchKMeans(BaseKMeans):
             assert best is not None
             centers = best[1]
 
-            state = _StreamState(xp.zeros((k,), dtype=data.dtype, device=device))
+            state = _StreamState(data.sxp.zeros((k,), dtype=data.dtype, device=data.sdevice))
             stop = _EarlyStopping(n, batch, tol, self.max_no_improvement)
             ratio = float(self.reassignment_ratio)
             n_steps = max(1, (int(self.max_iter) * n) // batch)
@@ -452,7 +455,7 @@ class MiniBatchKMeans(BaseKMeans):
             step = 0
             for step in range(n_steps):
                 part = self._sub(units, weight_unit_rows(rs, w_host, n, batch))
-                due = state.reassign_due(xp, batch)
+                due = state.reassign_due(data.sxp, batch)
                 new, state.counts, value = minibatch_step(part, centers, state.counts)
                 if due and ratio > 0:
                     new, state.counts, _ = reassign_small(part, new, state.counts, ratio, rs)
@@ -487,7 +490,7 @@ class MiniBatchKMeans(BaseKMeans):
         self._stream = state
         self._rs = rs
         self._weight_scale = scale
-        self._set_centers(xp, xp, centers, offset)
+        self._set_centers(xp, data.sxp, centers, offset)
         self.n_steps_ = step + 1
         self.n_iter_ = math.ceil(self.n_steps_ * batch / n)
         self.n_features_in_ = data.d
@@ -542,7 +545,7 @@ class MiniBatchKMeans(BaseKMeans):
                         else self._sub(data, self._init_rows(data, init_size, rs))
                     )
                 centers = self._init_centers(sub, inp.init, k, rs)
-            state = _StreamState(xp.zeros((k,), dtype=data.dtype, device=device))
+            state = _StreamState(data.sxp.zeros((k,), dtype=data.dtype, device=data.sdevice))
             n_steps = 0
         else:
             centers_out = self.cluster_centers_
@@ -579,11 +582,13 @@ class MiniBatchKMeans(BaseKMeans):
                     "cannot continue on sparse data: pass dense batches (X.toarray()), or "
                     "start on sparse data"
                 )
-            centers = self._working_centers(xp, centers_out)
             data = self._make_data(xp, Xc, w, device, offset, k, scale)
+            if data.sxp is not xp:
+                centers_out = data.sxp.asarray(_backend.to_host(xp, centers_out))
+            centers = self._working_centers(data.sxp, centers_out)
             n_steps = self.n_steps_
         with memory_advice(data, k, self.chunk_bytes), _backend.blas_one_thread:
-            due = state.reassign_due(xp, n)
+            due = state.reassign_due(data.sxp, n)
             centers, state.counts, value = minibatch_step(data, centers, state.counts)
             if due and float(self.reassignment_ratio) > 0:
                 centers, state.counts, _ = reassign_small(
@@ -597,7 +602,7 @@ class MiniBatchKMeans(BaseKMeans):
         if first:
             self._offset, self._rs, self._weight_scale = offset, rs, scale
         self._stream = state
-        self._set_centers(xp, xp, centers, offset)
+        self._set_centers(xp, data.sxp, centers, offset)
         self.n_steps_ = n_steps + 1
         self.n_features_in_ = data.d
         if self.verbose:

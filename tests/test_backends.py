@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kmeans_xp import KMeans, kmeans_plusplus
+from kmeans_xp import KMeans, MiniBatchKMeans, SphericalKMeans, kmeans_plusplus
 from kmeans_xp._testing import assert_same_backend, to_numpy, xp_assert_close, xp_assert_equal
 
 DTYPES = ["float32", "float64"]
@@ -459,6 +459,36 @@ def test_exact_labels_by_pairs_equal_numpy(monkeypatch, budget):
     )
     np.testing.assert_array_equal(got.numpy(), ref)
     assert not np.any(ref[:20] == 5)
+
+
+@pytest.mark.needs_backends("numpy", "jax")
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: KMeans(6, random_state=0, algorithm="lloyd"),
+        lambda: KMeans(6, random_state=0, algorithm="hamerly"),
+        lambda: MiniBatchKMeans(6, random_state=0, batch_size=256),
+        lambda: SphericalKMeans(6, random_state=0),
+    ],
+    ids=["lloyd", "hamerly", "minibatch", "spherical"],
+)
+def test_jax_on_the_cpu_gives_numpys_bits(make):
+    # JAX arrays in host memory run NumPy's chunks (views, no copies) and
+    # keep the centers' arithmetic in NumPy: the same bits as NumPy's fit,
+    # results back as JAX arrays
+    jnp = pytest.importorskip("jax.numpy")
+    rng = np.random.RandomState(0)
+    X = (rng.normal(size=(2000, 5)) + rng.randint(0, 4, (2000, 1)) * 3).astype(np.float32)
+    w = rng.uniform(0.5, 2, 2000).astype(np.float32)
+    ref = make().fit(X, sample_weight=w)
+    got = make().fit(jnp.asarray(X), sample_weight=jnp.asarray(w))
+    assert isinstance(got.cluster_centers_, type(jnp.asarray(X))), type(got.cluster_centers_)
+    assert isinstance(got.labels_, type(jnp.asarray(X)))
+    np.testing.assert_array_equal(np.asarray(got.cluster_centers_), ref.cluster_centers_)
+    np.testing.assert_array_equal(np.asarray(got.labels_), ref.labels_)
+    assert got.inertia_ == ref.inertia_ and got.n_iter_ == ref.n_iter_
+    Y = jnp.asarray(X[:50])
+    np.testing.assert_array_equal(np.asarray(got.predict(Y)), ref.predict(X[:50]))
 
 
 def _issue15_float32_case(backend) -> None:
