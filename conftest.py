@@ -18,8 +18,7 @@ invocation: ``python -m pytest -q -ra -m slow``); ``slow_on(*names,
 when=...)`` makes a test slow on these backends only (and only for the
 parameters where ``when(params)`` is true): the default run keeps every test
 on its cheap backends, the slow run adds the expensive ones. Dask
-parametrizations are slow as a rule, and so are JAX's outside
-``JAX_DEFAULT_FILES``.
+parametrizations are slow as a rule.
 """
 
 from __future__ import annotations
@@ -170,15 +169,11 @@ def skip_unless_selected(config: Any, *names: str) -> None:
         pytest.skip(f"backend(s) {', '.join(missing)} not selected by --backends")
 
 
-# JAX (its eager mode compiles every operation for every new shape and dtype,
-# ~200 compiles a fit) and Dask (a scheduler round trip per pass, and a
-# 2-process cluster to start) cost seconds a test. Dask runs in the slow set,
-# which ``.ci/run`` runs too. JAX runs in the default run only in the
-# backend-agreement matrix, and there only the cases that file leaves out of
-# ``slow_on``; .ci/run runs its slow share of that file too, the rest of its
-# share of the slow set is a manual run.
-EXPENSIVE_BACKENDS = ("jax", "dask")
-JAX_DEFAULT_FILES = frozenset({"test_backends.py"})
+# Dask (a scheduler round trip per pass, and a 2-process cluster to start)
+# costs seconds a test: it runs in the slow set, which ``.ci/run`` runs too.
+# JAX arrays in host memory run NumPy's chunks, as fast as NumPy's tests: JAX
+# is in the default run, except the cases a test marks ``slow_on("jax")``.
+EXPENSIVE_BACKENDS = ("dask",)
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
@@ -194,9 +189,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
                 when = marker.kwargs.get("when", lambda p: True)
                 if params.get("backend") in marker.args and when(params):
                     item.add_marker(pytest.mark.slow)
-            if params.get("backend") == "dask" or (
-                params.get("backend") == "jax" and item.path.name not in JAX_DEFAULT_FILES
-            ):
+            if params.get("backend") == "dask":
                 item.add_marker(pytest.mark.slow)
             continue
         # a test that takes a library by name as a parameter (subprocess

@@ -33,11 +33,11 @@ class Algorithm(enum.Enum):
     HAMERLY = "hamerly"
 
     @classmethod
-    def resolve(cls, name: str, k: int, xp: Namespace) -> Algorithm:
+    def resolve(cls, name: str, k: int, xp: Namespace, device: Any = None) -> Algorithm:
         """ "elkan" is an alias of "hamerly"; "auto" is Hamerly for 8 or more
         clusters where bound pruning pays off, else Lloyd."""
         if name == "auto":
-            return cls.HAMERLY if k >= 8 and _backend.prunes_well(xp) else cls.LLOYD
+            return cls.HAMERLY if k >= 8 and _backend.prunes_well(xp, device) else cls.LLOYD
         if name in ("hamerly", "elkan"):
             return cls.HAMERLY
         return cls.LLOYD
@@ -91,10 +91,10 @@ class KMeans(BaseKMeans):
         the samples that cannot change cluster: the same labels and centers as
         "lloyd", with fewer distance computations. "elkan" is accepted as an
         alias of "hamerly" (scikit-learn's name for its bounded algorithm).
-        "auto" picks "hamerly" for 8 or more clusters on NumPy, CuPy, torch and
-        array-api-strict, and "lloyd" otherwise (JAX's eager mode recompiles for
-        every subset size, and Dask's cost is the pass itself). On JAX
-        "hamerly" gives the same results but is slower than "lloyd".
+        "auto" picks "hamerly" for 8 or more clusters on NumPy, CuPy, torch,
+        array-api-strict and JAX arrays in host memory, and "lloyd" otherwise
+        (JAX's eager mode on an accelerator recompiles for every subset size,
+        and Dask's cost is the pass itself).
     chunk_bytes : int or None, default=None
         Memory budget in bytes for one row chunk's temporaries. None picks a
         cache-sized block on the CPU and a fraction of free memory on a GPU.
@@ -170,7 +170,8 @@ class KMeans(BaseKMeans):
 
     def _make_step(self, data: Data, k: int) -> Step:
         # one cluster: nothing to prune (and no second center to bound)
-        if Algorithm.resolve(self.algorithm, k, data.xp) is Algorithm.HAMERLY and k > 1:
+        algorithm = Algorithm.resolve(self.algorithm, k, data.xp, data.device)
+        if algorithm is Algorithm.HAMERLY and k > 1:
             return HamerlyStep(data)
         return LloydStep(data)
 

@@ -509,3 +509,22 @@ def _issue15_float32_case(backend) -> None:
 @pytest.mark.slow_on("array_api_strict", "torch", "jax")
 def test_hamerly_equals_lloyd_float32_far_from_origin(backend):
     _issue15_float32_case(backend)
+
+
+@pytest.mark.needs_backends("jax")
+def test_auto_prunes_jax_arrays_in_host_memory():
+    # "auto" is Hamerly for 8 or more clusters where pruning pays off: JAX
+    # arrays in host memory run NumPy's chunks; on an accelerator JAX's eager
+    # mode would compile every subset size
+    import types
+
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    from kmeans_xp._estimator import Algorithm
+
+    cpu = jax.devices("cpu")[0]
+    assert Algorithm.resolve("auto", 8, jnp, cpu) is Algorithm.HAMERLY
+    assert Algorithm.resolve("auto", 7, jnp, cpu) is Algorithm.LLOYD
+    gpu = types.SimpleNamespace(platform="gpu")
+    assert Algorithm.resolve("auto", 8, jnp, gpu) is Algorithm.LLOYD

@@ -57,10 +57,14 @@ def is_lazy(xp: Any) -> bool:
     return bool(is_dask_namespace(xp))
 
 
-def prunes_well(xp: Any) -> bool:
-    """Whether bound pruning (Hamerly) pays off: not on JAX, whose eager mode
-    compiles each new subset shape, nor on Dask (one task per pass anyway)."""
-    return not (is_jax_namespace(xp) or is_dask_namespace(xp))
+def prunes_well(xp: Any, device: Any = None) -> bool:
+    """Whether bound pruning (Hamerly) pays off: not on JAX arrays on an
+    accelerator, whose eager mode compiles each new subset shape (JAX arrays
+    in host memory run NumPy's chunks, and prune as NumPy's do), nor on Dask
+    (one task per pass anyway)."""
+    if is_jax_namespace(xp):
+        return getattr(device, "platform", None) == "cpu"
+    return not is_dask_namespace(xp)
 
 
 def default_float(xp: Any, device: Any) -> Any:
