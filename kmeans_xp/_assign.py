@@ -142,16 +142,11 @@ def _run_block(
     names: tuple[str, ...],
     fn: Callable[..., BlockOut],
     geometry: Geometry,
-    small: Namespace | None = None,
 ) -> BlockOut:
     # the executor's positional call, turned into one named record
     rows, (offset, *shared) = rest[: len(names)], rest[len(names) :]
     block = Block(xp, Xb, wb, dict(zip(names, rows, strict=True)), geometry, offset)
-    out = fn(block, *shared)
-    if small is None:
-        return out
-    # statistics in the small namespace, so that they are combined there
-    return BlockOut(out.rows, tuple(_backend.to_small(small, s) for s in out.stats))
+    return fn(block, *shared)
 
 
 @dataclass
@@ -269,10 +264,7 @@ class Data:
         """
         rows = dict(rows or {})
         names = tuple(rows)
-        # in memory with NumPy for the small arrays (JAX on the CPU): the
-        # blocks' statistics are moved there as they come
-        small = self.sxp if self.sxp is not self.xp and not _backend.is_lazy(self.xp) else None
-        run = partial(_run_block, names=names, fn=fn, geometry=self.geometry, small=small)
+        run = partial(_run_block, names=names, fn=fn, geometry=self.geometry)
         return _backend.map_rows(
             self.xp,
             run,

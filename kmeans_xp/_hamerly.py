@@ -20,7 +20,6 @@ it saves is the O(n k d) scoring of samples that cannot move.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -70,10 +69,6 @@ class Pieces:
     """Sums of consecutive pieces of one block, stacked along axis 0."""
 
     stack: Any
-
-    def map_arrays(self, fn: Callable[[Any], Any]) -> Pieces:
-        """The same pieces with ``fn`` applied to the stack (``to_small``)."""
-        return Pieces(fn(self.stack))
 
 
 def _fold(xp: Namespace, acc: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -21,6 +21,7 @@ __all__ = [
     "index_dtype",
     "is_lazy",
     "is_lazy_array",
+    "jax_on_host",
     "prefers_static_shapes",
     "prunes_well",
 ]
@@ -63,8 +64,18 @@ def prunes_well(xp: Any, device: Any = None) -> bool:
     in host memory run NumPy's chunks, and prune as NumPy's do), nor on Dask
     (one task per pass anyway)."""
     if is_jax_namespace(xp):
-        return getattr(device, "platform", None) == "cpu"
+        return jax_on_host(device)
     return not is_dask_namespace(xp)
+
+
+def jax_on_host(device: Any) -> bool:
+    """Whether JAX arrays on ``device`` (None: JAX's default) are in host memory."""
+    platform = getattr(device, "platform", None)
+    if platform is None:
+        import jax
+
+        platform = jax.default_backend()
+    return platform == "cpu"
 
 
 def default_float(xp: Any, device: Any) -> Any:

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from array_api_compat import is_dask_namespace, is_jax_namespace, is_numpy_namespace
 
-from ._kernels import row_slice
+from ._capabilities import jax_on_host
+from ._kernels import _host_view, row_slice
 from ._transfer import free_memory_bytes
 
 __all__ = [
@@ -63,7 +64,7 @@ def chunk_rows(xp: Any, device: Any, n_rows: int, row_bytes: int, budget: int | 
     if budget is None:
         free = free_memory_bytes(xp, device)
         if free is None:
-            eager = is_jax_namespace(xp) and not _jax_on_cpu(device)
+            eager = is_jax_namespace(xp) and not jax_on_host(device)
             budget = JAX_DEVICE_CHUNK_BUDGET if eager else CPU_CHUNK_BUDGET
         else:
             budget = int(min(GPU_CHUNK_CAP, GPU_FREE_FRACTION * free))
@@ -90,21 +91,11 @@ def small_namespace(xp: Any, device: Any = None) -> Any:
     100k x 16 x 8, half of NumPy's whole iteration. The data and the labels
     stay JAX arrays; the fitted attributes are returned as JAX arrays.
     """
-    if is_dask_namespace(xp) or (is_jax_namespace(xp) and _jax_on_cpu(device)):
+    if is_dask_namespace(xp) or (is_jax_namespace(xp) and jax_on_host(device)):
         import array_api_compat.numpy as np_xp
 
         return np_xp
     return xp
-
-
-def _jax_on_cpu(device: Any) -> bool:
-    """Whether JAX arrays on ``device`` (None: JAX's default) are in host memory."""
-    platform = getattr(device, "platform", None)
-    if platform is None:
-        import jax
-
-        platform = jax.default_backend()
-    return platform == "cpu"
 
 
 def persist(xp: Any, x: Any) -> Any:
@@ -184,18 +175,10 @@ def _jax_host_views(xp: Any, rows: tuple[Any, ...]) -> tuple[Any, ...] | None:
     namespace, or an array on an accelerator (or a tracer)."""
     if not is_jax_namespace(xp):
         return None
-    views = []
-    for a in rows:
-        if a is None or isinstance(a, np.ndarray):
-            views.append(a)
-            continue
-        try:
-            if {d.platform for d in a.devices()} != {"cpu"}:
-                return None
-        except Exception:  # tracers and the like
-            return None
-        views.append(np.asarray(a))
-    return tuple(views)
+    views = tuple(_host_view(xp, a) for a in rows)
+    if any(v is None and a is not None for v, a in zip(views, rows, strict=True)):
+        return None
+    return views
 
 
 def host_threads() -> int:

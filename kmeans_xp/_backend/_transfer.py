@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,6 @@ __all__ = [
     "rows_from_host",
     "synchronize",
     "to_host",
-    "to_small",
 ]
 
 
@@ -40,18 +38,6 @@ def to_host(xp: Any, x: Any) -> np.ndarray:
         return np.asarray(x)
     except Exception:
         return np.from_dlpack(x)
-
-
-def to_small(sxp: Any, x: Any) -> Any:
-    """A block's statistic in the small namespace ``sxp`` (NumPy, for JAX on
-    the CPU): arrays are copied to the host, a record of arrays (Hamerly's
-    pieces, ``map_arrays``) has its arrays copied, anything else (a
-    count) is kept as it is."""
-    if not is_numpy_namespace(sxp) or isinstance(x, np.ndarray):
-        return x
-    if hasattr(x, "map_arrays"):
-        return x.map_arrays(partial(to_small, sxp))
-    return np.asarray(x) if hasattr(x, "shape") else x
 
 
 def from_host(xp: Any, a: np.ndarray, device: Any, dtype: Any = None) -> Any:
