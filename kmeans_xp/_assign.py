@@ -160,7 +160,8 @@ class Data:
     never shifted (``shiftable`` is False, ``offset`` must be None): that
     would make them dense. ``sxp`` is the namespace of the small arrays
     (centers, statistics): the data's own, except NumPy for Dask (centers
-    live on the client).
+    live on the client) and for data whose chunks run NumPy's code on views
+    (``_backend.small_namespace``).
     """
 
     xp: Namespace
@@ -181,7 +182,7 @@ class Data:
 
     def __post_init__(self) -> None:
         if self.sxp is None:
-            self.sxp = _backend.small_namespace(self.xp, self.device)
+            self.sxp = _backend.small_namespace(self.xp, self.device, self.X)
         if self.offset is not None and not self.shiftable:
             raise ValueError("sparse samples are never shifted: offset must be None")
         if not self.terms:
@@ -190,7 +191,7 @@ class Data:
     @property
     def sdevice(self) -> Device:
         """The device of the small arrays: the data's, or the host's where
-        they are NumPy (``sxp``: Dask, JAX on the CPU)."""
+        they are NumPy (``sxp``: Dask, JAX on the CPU, dense CPU tensors)."""
         return self.device if self.sxp is self.xp else "cpu"
 
     @property
@@ -235,6 +236,11 @@ class Data:
     @property
     def dtype(self) -> DType:
         return self.X.dtype
+
+    @property
+    def sdtype(self) -> DType:
+        """The data's dtype in the small namespace (``sxp``)."""
+        return self.dtype if self.sxp is self.xp else _backend.host_dtype(self.xp, self.dtype)
 
     @property
     def index_dtype(self) -> DType:
@@ -387,7 +393,7 @@ def scoring(data: Data, centers: Array) -> Scoring:
     # a score is ``h - x.c``: the computed ``x.c`` is off by at most about
     # d * eps/2 * |x| |c| (d: the terms of the product, ``data.terms``), the
     # subtraction by eps/2 * (|h| + |x.c|)
-    eps = float(sxp.finfo(data.dtype).eps)
+    eps = float(sxp.finfo(data.sdtype).eps)
     tie = (data.terms + 2) * eps * cmax * (max_row_norm(data) + cmax)
     centers_t = _backend.matmul_operand(sxp, data.X, sxp.permute_dims(centers, (1, 0)))
     return Scoring(
@@ -395,7 +401,7 @@ def scoring(data: Data, centers: Array) -> Scoring:
         centers_t,
         half,
         cmax,
-        score_coef(sxp, data.dtype, data.terms),
+        score_coef(sxp, data.sdtype, data.terms),
         tie,
     )
 
@@ -557,7 +563,7 @@ def inertia_and_sizes(data: Data, centers: Array, labels: Array) -> tuple[float,
     scale = 1.0
     if data.geometry is Geometry.EUCLIDEAN and not data.sparse:
         big = max(max_row_norm(data), float(sxp.max(sxp.abs(centers))))
-        scale = pow2_scale(sxp, data.dtype, big)
+        scale = pow2_scale(sxp, data.sdtype, big)
     # a row's cost takes a few (rows, d) temporaries: chunks sized for them
     wide = data.with_columns(3 * data.width)
     _, (total, sizes) = wide.map(
@@ -621,7 +627,7 @@ def on_center_cost(data: Data) -> float:
     largest sample; the cost of a sample on it is the square of that
     (Euclidean), or the rounding of ``1 - x.c`` for unit rows (cosine).
     """
-    eps = float(data.sxp.finfo(data.dtype).eps)
+    eps = float(data.sxp.finfo(data.sdtype).eps)
     if data.geometry is Geometry.COSINE:
         return (data.d + 2) * eps
     return data.d * (32.0 * eps * max_row_norm(data)) ** 2

@@ -342,7 +342,7 @@ def kmeans_plusplus(
     # a step's temporaries are about six (rows, pad) arrays (products, their
     # transposed copy, gains and the steps between)
     data = data.with_columns(6 * pad)
-    eps = float(sxp.finfo(data.dtype).eps)
+    eps = float(sxp.finfo(data.sdtype).eps)
     w_host = host_weights(data)
     indices = [int(rs.choice(n, p=w_host / w_host.sum()))]
     state = _Potential(data)

@@ -362,7 +362,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
         if is_array_init(init):
             if host_init:
                 init = xp.asarray(init)
-            init = self._given_centers(xp, device, init, k, d, X.dtype)
+            init = self._given_centers(xp, device, init, k, d, X.dtype, X=X)
         rs = check_random_state(self.random_state)
         return FitInput(
             xp, device, _backend.prepare_rows(xp, X), sw.array, sw.scale, init, k, n_init, rs
@@ -377,12 +377,14 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
         d: int,
         dtype: Any,
         name: str = "init",
+        *,
+        X: Array,
     ) -> Array:
         """Centers given by the user (``init`` as an array, or a callable's
-        result named ``name``), validated like data, in the small namespace;
-        unit rows for the cosine geometry."""
+        result named ``name``), validated like data, in the small namespace
+        of the data ``X``; unit rows for the cosine geometry."""
         C = check_init_array(xp, C, k, d, dtype, device, name)
-        sxp = _backend.small_namespace(xp, device)
+        sxp = _backend.small_namespace(xp, device, X)
         if sxp is not xp:
             C = sxp.asarray(_backend.to_host(xp, C))
         if self._geometry is Geometry.COSINE:
@@ -411,7 +413,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
                     f"init (a callable) returned an array of another library than X: {exc}"
                 ) from None
             return self._given_centers(
-                data.xp, data.device, C, k, data.d, data.dtype, CALLABLE_RESULT
+                data.xp, data.device, C, k, data.d, data.dtype, CALLABLE_RESULT, X=data.X
             )
 
         return given

@@ -123,9 +123,9 @@ def reassign_small(
     source[low] = picks
     idx = _backend.from_host(xp, source, device, _backend.index_dtype(xp, device))
     rows = _backend.to_dense(xp, _backend.take_rows(xp, batch.X, idx))
-    rows = prepare_block(xp, rows, batch.geometry, batch.offset)
     if sxp is not xp:
         rows = sxp.asarray(_backend.to_host(xp, rows))
+    rows = prepare_block(sxp, rows, batch.geometry, batch.offset)
     mask = _backend.from_host(sxp, low, sdevice)
     centers = sxp.where(mask[:, None], rows, centers)
     counts_h[low] = counts_h[~low].min()
@@ -413,8 +413,8 @@ class MiniBatchKMeans(BaseKMeans):
         batch = min(int(self.batch_size), n)
         data = self._make_data(xp, inp.X, inp.weights, device, None, k, inp.weight_scale)
         mean, var = column_mean_var(data)
-        tol = float(xp.mean(var)) * float(self.tol)
-        offset = mean if data.shiftable and needs_offset(xp, mean, var) else None
+        tol = float(data.sxp.mean(var)) * float(self.tol)
+        offset = mean if data.shiftable and needs_offset(data.sxp, mean, var) else None
         data = replace(data, offset=offset)
         progress = Progress(self.verbose, inp.n_init, k)
         # batches draw rows in proportion to their weight and count each drawn
@@ -446,7 +446,7 @@ class MiniBatchKMeans(BaseKMeans):
             assert best is not None
             centers = best[1]
 
-            state = _StreamState(data.sxp.zeros((k,), dtype=data.dtype, device=data.sdevice))
+            state = _StreamState(data.sxp.zeros((k,), dtype=data.sdtype, device=data.sdevice))
             stop = _EarlyStopping(n, batch, tol, self.max_no_improvement)
             ratio = float(self.reassignment_ratio)
             n_steps = max(1, (int(self.max_iter) * n) // batch)
@@ -532,7 +532,7 @@ class MiniBatchKMeans(BaseKMeans):
             n = int(Xc.shape[0])
             data = self._make_data(xp, Xc, w, device, None, k, scale)
             mean, var = column_mean_var(data)
-            offset = mean if data.shiftable and needs_offset(xp, mean, var) else None
+            offset = mean if data.shiftable and needs_offset(data.sxp, mean, var) else None
             data = replace(data, offset=offset)
             init_size = self._init_size(k, n)
             with memory_advice(data, k, self.chunk_bytes), _backend.blas_one_thread:
@@ -545,7 +545,7 @@ class MiniBatchKMeans(BaseKMeans):
                         else self._sub(data, self._init_rows(data, init_size, rs))
                     )
                 centers = self._init_centers(sub, inp.init, k, rs)
-            state = _StreamState(data.sxp.zeros((k,), dtype=data.dtype, device=data.sdevice))
+            state = _StreamState(data.sxp.zeros((k,), dtype=data.sdtype, device=data.sdevice))
             n_steps = 0
         else:
             centers_out = self.cluster_centers_

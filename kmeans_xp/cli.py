@@ -914,6 +914,8 @@ def centers_offset(centers: Any) -> Any:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from . import MiniBatchKMeans, SphericalKMeans
+    from ._backend import small_namespace
+    from ._validation import get_namespace
 
     check_device_option(args.backend, args.device)
     check_output(args.out, "--out", LABEL_SUFFIXES, [args.data, args.model])
@@ -942,7 +944,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     model.n_features_in_ = int(centers_h.shape[1])
     # the frame predict computes in: shifted by the centers' mean (close to the
     # data mean used at fit), so float32 data far from the origin stay accurate
-    model._offset = centers_offset(centers)
+    # (kept in the namespace of the fit's small arrays: NumPy for host data)
+    offset = centers_offset(centers)
+    if offset is not None:
+        xp_x, device = get_namespace(X)
+        sxp = small_namespace(xp_x, device, X)
+        if sxp is not xp_x:
+            offset = sxp.asarray(to_host(offset))
+    model._offset = offset
     labels = to_host(model.predict(X)).astype(np.int64)
     if args.out:
         save_labels(args.out, labels)

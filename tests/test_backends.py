@@ -461,34 +461,53 @@ def test_exact_labels_by_pairs_equal_numpy(monkeypatch, budget):
     assert not np.any(ref[:20] == 5)
 
 
-@pytest.mark.needs_backends("numpy", "jax")
+def _to_jax(a):
+    jnp = pytest.importorskip("jax.numpy")
+    return jnp.asarray(a)
+
+
+def _to_torch(a):
+    torch = pytest.importorskip("torch")
+    return torch.asarray(a)
+
+
+@pytest.mark.parametrize(
+    "to_lib",
+    [
+        pytest.param(_to_jax, marks=pytest.mark.needs_backends("numpy", "jax"), id="jax"),
+        pytest.param(_to_torch, marks=pytest.mark.needs_backends("numpy", "torch"), id="torch"),
+    ],
+)
 @pytest.mark.parametrize(
     "make",
     [
         lambda: KMeans(6, random_state=0, algorithm="lloyd"),
         lambda: KMeans(6, random_state=0, algorithm="hamerly"),
+        lambda: KMeans(6, init=np.arange(30.0).reshape(6, 5) % 7, n_init=1),
         lambda: MiniBatchKMeans(6, random_state=0, batch_size=256),
         lambda: SphericalKMeans(6, random_state=0),
     ],
-    ids=["lloyd", "hamerly", "minibatch", "spherical"],
+    ids=["lloyd", "hamerly", "given-init", "minibatch", "spherical"],
 )
-def test_jax_on_the_cpu_gives_numpys_bits(make):
-    # JAX arrays in host memory run NumPy's chunks (views, no copies) and
-    # keep the centers' arithmetic in NumPy: the same bits as NumPy's fit,
-    # results back as JAX arrays
-    jnp = pytest.importorskip("jax.numpy")
+def test_host_arrays_give_numpys_bits(make, to_lib):
+    # JAX arrays in host memory and dense CPU torch tensors run NumPy's
+    # chunks (views, no copies) and keep the centers' arithmetic in NumPy:
+    # the same bits as NumPy's fit, results back in their own library
     rng = np.random.RandomState(0)
     X = (rng.normal(size=(2000, 5)) + rng.randint(0, 4, (2000, 1)) * 3).astype(np.float32)
     w = rng.uniform(0.5, 2, 2000).astype(np.float32)
     ref = make().fit(X, sample_weight=w)
-    got = make().fit(jnp.asarray(X), sample_weight=jnp.asarray(w))
-    assert isinstance(got.cluster_centers_, type(jnp.asarray(X))), type(got.cluster_centers_)
-    assert isinstance(got.labels_, type(jnp.asarray(X)))
+    est = make()
+    if not isinstance(est.init, str):
+        est.init = to_lib(est.init.astype(np.float32))
+    got = est.fit(to_lib(X), sample_weight=to_lib(w))
+    kind = type(to_lib(X))
+    assert isinstance(got.cluster_centers_, kind), type(got.cluster_centers_)
+    assert isinstance(got.labels_, kind)
     np.testing.assert_array_equal(np.asarray(got.cluster_centers_), ref.cluster_centers_)
     np.testing.assert_array_equal(np.asarray(got.labels_), ref.labels_)
     assert got.inertia_ == ref.inertia_ and got.n_iter_ == ref.n_iter_
-    Y = jnp.asarray(X[:50])
-    np.testing.assert_array_equal(np.asarray(got.predict(Y)), ref.predict(X[:50]))
+    np.testing.assert_array_equal(np.asarray(got.predict(to_lib(X[:50]))), ref.predict(X[:50]))
 
 
 def _issue15_float32_case(backend) -> None:

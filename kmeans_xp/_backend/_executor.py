@@ -12,11 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from array_api_compat import is_dask_namespace, is_jax_namespace, is_numpy_namespace
+from array_api_compat import (
+    is_dask_namespace,
+    is_jax_namespace,
+    is_numpy_namespace,
+    is_torch_namespace,
+)
 
 from ._capabilities import jax_on_host
 from ._kernels import _host_view, row_slice
-from ._transfer import free_memory_bytes
+from ._transfer import free_memory_bytes, to_host
 
 __all__ = [
     "CPU_CHUNK_BUDGET",
@@ -30,6 +35,7 @@ __all__ = [
     "map_rows",
     "persist",
     "prepare_rows",
+    "runs_on_numpy",
     "small_namespace",
     "sparse_chunk_budget",
 ]
@@ -81,21 +87,36 @@ def sparse_chunk_budget(xp: Any, device: Any, n_cols: int, d: int, itemsize: int
     return int(min(SPARSE_CHUNK_CAP, max(CPU_CHUNK_BUDGET, 2 * itemsize * n_cols * d)))
 
 
-def small_namespace(xp: Any, device: Any = None) -> Any:
+def small_namespace(xp: Any, device: Any = None, X: Any = None) -> Any:
     """Namespace for the small (k x d) arrays of a fit: centers and statistics.
 
     The data's own namespace, except NumPy for Dask, whose centers stay on the
-    client and are sent to the workers each pass, and for JAX on the CPU,
-    whose eager operations cost tens of microseconds each: a Lloyd iteration's
-    arithmetic on the centers (a few dozen of them) took 1.5 ms at
-    100k x 16 x 8, half of NumPy's whole iteration. The data and the labels
-    stay JAX arrays; the fitted attributes are returned as JAX arrays.
+    client and are sent to the workers each pass, and for data whose chunks
+    run NumPy's code on views (``runs_on_numpy``: JAX on the CPU, dense CPU
+    torch tensors ``X``), whose eager operations cost tens of microseconds
+    each: a Lloyd iteration's arithmetic on the centers (a few dozen of them)
+    took 1.5 ms at 100k x 16 x 8 on JAX, half of NumPy's whole iteration. The
+    data and the labels stay in their namespace; the fitted attributes are
+    returned in it.
     """
-    if is_dask_namespace(xp) or (is_jax_namespace(xp) and jax_on_host(device)):
+    if is_dask_namespace(xp) or runs_on_numpy(xp, device, X):
         import array_api_compat.numpy as np_xp
 
         return np_xp
     return xp
+
+
+def runs_on_numpy(xp: Any, device: Any = None, X: Any = None) -> bool:
+    """Whether the passes over ``X`` run NumPy's code on NumPy views of its
+    chunks (no copy): JAX arrays in host memory, and dense float CPU torch
+    tensors without autograd (``X`` decides; None: not torch). Their small
+    arrays are NumPy then (``small_namespace``), and a fit gives NumPy's bits."""
+    if is_jax_namespace(xp):
+        return jax_on_host(device)
+    if is_torch_namespace(xp) and X is not None:
+        view = _host_view(xp, X)
+        return view is not None and view.dtype in (np.float32, np.float64)
+    return False
 
 
 def persist(xp: Any, x: Any) -> Any:
@@ -156,11 +177,12 @@ def map_rows(
         if not join:
             raise NotImplementedError("join=False needs in-memory arrays")
         return _map_rows_dask(xp, fn, rows, shared, chunk, combine, out_specs, init)
-    views = _jax_host_views(xp, rows)
+    views = _numpy_views(xp, rows)
     if views is not None:
-        # JAX arrays in host memory: the chunks are NumPy views of them (no
-        # copy; JAX copies on slicing) and run NumPy's code, compiled loops
-        # included, as Dask's blocks do; row outputs come back as JAX arrays
+        # JAX arrays in host memory and dense CPU torch tensors: the chunks
+        # are NumPy views of them (no copy; JAX copies on slicing) and run
+        # NumPy's code, compiled loops included, as Dask's blocks do; row
+        # outputs come back in the data's namespace (sharing NumPy's memory)
         import array_api_compat.numpy as np_xp
 
         outs, stats = _map_rows_local(np_xp, fn, views, shared, chunk, combine, threads, join, init)
@@ -170,15 +192,28 @@ def map_rows(
     return _map_rows_local(xp, fn, rows, shared, chunk, combine, threads, join, init)
 
 
-def _jax_host_views(xp: Any, rows: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """NumPy views (no copy) of JAX arrays in host memory, or None: another
-    namespace, or an array on an accelerator (or a tracer)."""
+def _numpy_views(xp: Any, rows: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """NumPy views (no copy) of the row arrays of a pass whose data run
+    NumPy's code (``runs_on_numpy`` of the data, ``rows[0]``), or None.
+
+    For torch the data decide (as they decided ``small_namespace``); another
+    row array that cannot be viewed (a weight tensor with autograd) is copied
+    to the host. For JAX, an array on an accelerator (or a tracer) among the
+    rows leaves the pass to JAX."""
+    if is_torch_namespace(xp):
+        if not runs_on_numpy(xp, None, rows[0]):
+            return None
+        views = [_host_view(xp, a) for a in rows]
+        return tuple(
+            None if a is None else (v if v is not None else to_host(xp, a))
+            for v, a in zip(views, rows, strict=True)
+        )
     if not is_jax_namespace(xp):
         return None
-    views = tuple(_host_view(xp, a) for a in rows)
+    views = [_host_view(xp, a) for a in rows]
     if any(v is None and a is not None for v, a in zip(views, rows, strict=True)):
         return None
-    return views
+    return tuple(views)
 
 
 def host_threads() -> int:

@@ -16,6 +16,7 @@ from array_api_compat import (
 __all__ = [
     "free_memory_bytes",
     "from_host",
+    "host_dtype",
     "is_out_of_memory",
     "reserve",
     "rows_from_host",
@@ -40,9 +41,22 @@ def to_host(xp: Any, x: Any) -> np.ndarray:
         return np.from_dlpack(x)
 
 
+def host_dtype(xp: Any, dtype: Any) -> np.dtype[Any]:
+    """NumPy's dtype for a dtype of ``xp`` (the small arrays of data that run
+    NumPy's code: ``small_namespace``)."""
+    if is_torch_namespace(xp):
+        import torch
+
+        return torch.empty((), dtype=dtype).numpy().dtype
+    return np.dtype(dtype)
+
+
 def from_host(xp: Any, a: np.ndarray, device: Any, dtype: Any = None) -> Any:
     """Move a host NumPy array onto ``device`` of ``xp`` (optionally casting)."""
     a = np.ascontiguousarray(a)
+    if dtype is not None and is_torch_namespace(xp) and not isinstance(dtype, xp.dtype):
+        # a NumPy dtype (the small namespace's, ``small_namespace``) for a tensor
+        dtype = getattr(xp, np.dtype(dtype).name)
     # Dask: small arrays only (centers, candidates), one chunk; elsewhere cast
     # while converting (the device may not hold the host dtype: no float64)
     out = xp.asarray(a) if is_dask_namespace(xp) else xp.asarray(a, device=device, dtype=dtype)
