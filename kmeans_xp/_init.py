@@ -254,13 +254,16 @@ def _reach(sxp: Any, centers: Any, C: Any, eps: float) -> Any:
 _DRAW_BLOCK = 4096
 
 
-def _keep_mode(xp: Any, pad: int, d: int) -> str:
+def _keep_mode(xp: Any, pad: int, d: int, gains_bytes: int = 0) -> str:
     """Whether a step keeps every scored row's gains, so that the chosen
-    candidate needs no second pass: when they are small next to X. In memory
-    chunk by chunk, "compact" (at most 1/4 of X); on Dask as a row-aligned
-    array, "rows" (at most 1/8 of X); else "" (a second pass)."""
+    candidate needs no second pass: when they are small next to X, or
+    (``gains_bytes``, all of them) within one chunk's memory budget, as on
+    small data. In memory chunk by chunk, "compact" (at most 1/4 of X or
+    one chunk's budget); on Dask as a row-aligned array, "rows" (at most 1/8
+    of X); else "" (a second pass)."""
     if not _backend.is_lazy(xp):
-        return "compact" if pad * 4 <= d else ""
+        small = 0 < gains_bytes <= _backend.CPU_CHUNK_BUDGET
+        return "compact" if pad * 4 <= d or small else ""
     return "rows" if pad * 8 <= d else ""
 
 
@@ -355,7 +358,8 @@ def kmeans_plusplus(
     owner = _backend.rows_from_host(xp, np.zeros(n, dtype=np.int32), data.X, data.device, sxp.int32)
     # sparse rows: gains kept up to X's own size (``width`` counts a row's stored
     # values and indices), as a second pass would gather the rows again
-    keep = _keep_mode(xp, pad, 4 * data.width if data.sparse else data.d)
+    itemsize = 8 if data.sdtype == sxp.float64 else 4
+    keep = _keep_mode(xp, pad, 4 * data.width if data.sparse else data.d, n * pad * itemsize)
     # how far a candidate's computed gain may be from its value: each row's
     # gain is a difference of squared distances expanded through the squared
     # norms (rounding of a few eps of ||x||^2 + ||c||^2 and of the closest
@@ -387,11 +391,17 @@ def kmeans_plusplus(
             drop = _chosen_gain(xp, kept, best, state.closest)
             kept = None  # free the other candidates' gains before the update
             closest = xp.maximum(state.closest - drop, 0.0)
-            owner = xp.where(drop > 0, xp.asarray(step, dtype=owner.dtype), owner)
+            owner = xp.where(
+                drop > 0, xp.asarray(step, dtype=owner.dtype, device=data.device), owner
+            )
             pot = pot - gains[best]
         elif keep == "rows":
             closest = xp.maximum(kept[0][:, best], 0.0)
-            owner = xp.where(closest < state.closest, xp.asarray(step, dtype=owner.dtype), owner)
+            owner = xp.where(
+                closest < state.closest,
+                xp.asarray(step, dtype=owner.dtype, device=data.device),
+                owner,
+            )
             pot = pot - gains[best]
         else:
             (closest, owner), (pot,) = data.map(

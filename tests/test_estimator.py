@@ -383,7 +383,7 @@ def test_kmeans_plusplus_wide_data_same_indices_as_sklearn(backend, weighted, ke
     from kmeans_xp import _init
 
     if keep == "":
-        monkeypatch.setattr(_init, "_keep_mode", lambda xp, pad, d: "")
+        monkeypatch.setattr(_init, "_keep_mode", lambda xp, pad, d, gains_bytes=0: "")
     rs = np.random.RandomState(0)
     n, d, k = 2 * _init._DRAW_BLOCK + 301, 64, 12
     centers = rs.normal(scale=3.0, size=(k, d))
@@ -399,6 +399,27 @@ def test_kmeans_plusplus_wide_data_same_indices_as_sklearn(backend, weighted, ke
     xp_assert_equal(idx, sk_idx, like=Xb)
     if weighted:
         assert np.all(w[sk_idx] > 0)
+
+
+@pytest.mark.parametrize("keep", ["default", ""], ids=["gains-kept", "second-pass"])
+def test_kmeans_plusplus_small_narrow_data_keeps_gains(keep, monkeypatch):
+    # 2 features: the gains of a step are 4x X, but within one chunk's
+    # budget, so they are kept and the chosen candidate needs no second pass
+    # (it cost a third of a tiny fit); both ways choose scikit-learn's samples
+    from kmeans_xp import _init
+
+    passes = []
+    real = _init._pp_update_block
+    monkeypatch.setattr(_init, "_pp_update_block", lambda *a: passes.append(1) or real(*a))
+    if keep == "":
+        monkeypatch.setattr(_init, "_keep_mode", lambda xp, pad, d, gains_bytes=0: "")
+    rs = np.random.RandomState(3)
+    n, k = 2 * _init._DRAW_BLOCK + 301, 8
+    X = rs.normal(scale=4.0, size=(k, 2))[rs.randint(0, k, n)] + rs.normal(size=(n, 2))
+    _, idx = kmeans_plusplus(X, k, random_state=5)
+    _, sk_idx = sk_kmeans_plusplus(X, k, random_state=5)
+    np.testing.assert_array_equal(idx, sk_idx)
+    assert (len(passes) == 0) == (keep == "default")  # a block per chunk and step
 
 
 def test_kmeans_plusplus_ignores_zero_weight_samples(backend):
