@@ -18,7 +18,7 @@ import enum
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, NamedTuple
 
 from . import _backend
@@ -242,9 +242,10 @@ class Data:
         """The data's dtype in the small namespace (``sxp``)."""
         return self.dtype if self.sxp is self.xp else _backend.host_dtype(self.xp, self.dtype)
 
-    @property
+    @cached_property
     def index_dtype(self) -> DType:
-        """dtype of labels and other indices (int32 on JAX without x64)."""
+        """dtype of labels and other indices (int32 on JAX without x64); asked
+        a few times an iteration, so kept."""
         return _backend.index_dtype(self.sxp)
 
     def map(

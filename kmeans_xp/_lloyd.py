@@ -79,7 +79,7 @@ def new_centers(data: Data, old: Array, labels: Array, sums: Array, counts: Arra
     could be spared) keeps its center.
     """
     sxp = data.sxp
-    n_empty = int(sxp.sum(sxp.astype(counts == 0, data.index_dtype)))
+    n_empty = int(sxp.count_nonzero(counts == 0))
     relocated = False
     if n_empty:
         sums, counts, relocated = relocate_empty(data, old, labels, sums, counts, n_empty)
