@@ -8,6 +8,8 @@ device; integer input becomes the namespace's default floating dtype.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -508,6 +510,30 @@ def test_host_arrays_give_numpys_bits(make, to_lib):
     np.testing.assert_array_equal(np.asarray(got.labels_), ref.labels_)
     assert got.inertia_ == ref.inertia_ and got.n_iter_ == ref.n_iter_
     np.testing.assert_array_equal(np.asarray(got.predict(to_lib(X[:50]))), ref.predict(X[:50]))
+
+
+@pytest.mark.needs_backends("torch")
+def test_host_views_of_a_pass_share_memory_or_copy():
+    # the chunks of dense CPU tensors are NumPy views (no copy); a row array
+    # that cannot be viewed (autograd; validation detaches the caller's) is
+    # copied, not left to torch's code, whose small arrays would be NumPy
+    torch = pytest.importorskip("torch")
+    import array_api_compat.torch as txp
+
+    from kmeans_xp._backend import _executor
+
+    X = torch.arange(8.0, dtype=torch.float32).reshape(4, 2)
+    w = torch.ones(4, requires_grad=True)
+    views = _executor._numpy_views(txp, (X, w, None))
+    assert views is not None and views[2] is None
+    assert np.shares_memory(views[0], X.numpy())
+    assert isinstance(views[1], np.ndarray) and views[1].tolist() == [1.0] * 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch: CSR support in beta
+        sparse = X.to_sparse_csr()
+    assert _executor._numpy_views(txp, (sparse, None)) is None
+    assert not _executor.runs_on_numpy(txp, None, sparse)
+    assert _executor.small_namespace(txp, None, sparse) is txp
 
 
 def _issue15_float32_case(backend) -> None:
