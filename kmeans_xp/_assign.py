@@ -363,7 +363,7 @@ class Scoring(NamedTuple):
 
 def score_coef(sxp: Namespace, dtype: DType, d: int) -> float:
     """Relative rounding bound of a squared-distance score in ``dtype``."""
-    return 4.0 * (d + 2) * float(sxp.finfo(dtype).eps)
+    return 4.0 * (d + 2) * float(_backend.finfo(sxp, dtype).eps)
 
 
 def _max_norm_block(b: Block) -> BlockOut:
@@ -394,7 +394,7 @@ def scoring(data: Data, centers: Array) -> Scoring:
     # a score is ``h - x.c``: the computed ``x.c`` is off by at most about
     # d * eps/2 * |x| |c| (d: the terms of the product, ``data.terms``), the
     # subtraction by eps/2 * (|h| + |x.c|)
-    eps = float(sxp.finfo(data.sdtype).eps)
+    eps = float(_backend.finfo(sxp, data.sdtype).eps)
     tie = (data.terms + 2) * eps * cmax * (max_row_norm(data) + cmax)
     centers_t = _backend.matmul_operand(sxp, data.X, sxp.permute_dims(centers, (1, 0)))
     return Scoring(
@@ -457,7 +457,7 @@ def pow2_scale(sxp: Namespace, dtype: DType, magnitude: float) -> float:
     if not (magnitude > 0.0 and math.isfinite(magnitude)):
         return 1.0
     # float32: 2**+-120, a normal float32 (its largest is just under 2**128)
-    limit = math.frexp(float(sxp.finfo(dtype).max))[1] - 8
+    limit = math.frexp(float(_backend.finfo(sxp, dtype).max))[1] - 8
     return math.ldexp(1.0, max(-limit, min(limit, -math.frexp(magnitude)[1])))
 
 

@@ -238,7 +238,7 @@ class HamerlyStep:
     def moved(self, old: Array, new: Array) -> None:
         sxp = self.data.sxp
         diff = new - old
-        grow = 1.0 + 4.0 * float(sxp.finfo(diff.dtype).eps)
+        grow = 1.0 + 4.0 * float(_backend.finfo(sxp, diff.dtype).eps)
         move = sxp.sqrt(sxp.sum(diff * diff, axis=1)) * grow
         order = sxp.argsort(move, descending=True)
         m1 = move[order[0]]

@@ -87,6 +87,8 @@ def new_centers(data: Data, old: Array, labels: Array, sums: Array, counts: Arra
     if data.geometry is Geometry.COSINE:
         unit, ok = unit_sums(sxp, sums)
         centers = sxp.where((filled & ok)[:, None], unit, old)
+    elif not n_empty:  # the common case: every cluster has weight (same bits)
+        centers = sums / counts[:, None]
     else:
         safe = sxp.where(filled, counts, sxp.ones_like(counts))
         centers = sxp.where(filled[:, None], sums / safe[:, None], old)

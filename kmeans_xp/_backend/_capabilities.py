@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from array_api_compat import device as _device_of
@@ -17,6 +18,7 @@ __all__ = [
     "backend_name",
     "default_float",
     "device_of",
+    "finfo",
     "has_float64",
     "index_dtype",
     "is_lazy",
@@ -76,6 +78,21 @@ def jax_on_host(device: Any) -> bool:
 
         platform = jax.default_backend()
     return platform == "cpu"
+
+
+def finfo(xp: Any, dtype: Any) -> Any:
+    """``xp.finfo(dtype)``, kept per namespace and dtype: asked a few times
+    an iteration (rounding bounds), and a few microseconds each through the
+    compatibility layer."""
+    try:
+        return _finfo(xp, dtype)
+    except TypeError:  # an unhashable dtype object
+        return xp.finfo(dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _finfo(xp: Any, dtype: Any) -> Any:
+    return xp.finfo(dtype)
 
 
 def default_float(xp: Any, device: Any) -> Any:
