@@ -131,7 +131,7 @@ def _score_rows(
 
 
 def _hamerly_block(
-    b: Block, sc: Scoring, s_half: Array, bounds: Bounds | None, piece: int
+    b: Block, sc: Scoring, s_half: Array, bounds: Bounds | None, piece: int, sum_piece: int
 ) -> BlockOut:
     xp = b.xp
     lab, up, lo, xsq = b.rows["labels"], b.rows["upper"], b.rows["lower"], b.rows["xsq"]
@@ -161,10 +161,10 @@ def _hamerly_block(
             lab = expand(xp, need, xp.astype(a, lab.dtype), lab)
             up = expand(xp, need, u_new, up)
             lo = expand(xp, need, l_new, lo)
-    # per-cluster sums piece by piece, over Lloyd's chunks
+    # per-cluster sums piece by piece, over Lloyd's chunks (the same bits)
     parts = []
-    for s in range(0, n, piece):
-        e = min(n, s + piece)
+    for s in range(0, n, sum_piece):
+        e = min(n, s + sum_piece)
         w = None if b.weights is None else b.weights[s:e]
         rows = b.prepare(_backend.row_slice(xp, b.raw, s, e))
         parts.append(block_update(xp, rows, w, lab[s:e], k))
@@ -193,9 +193,13 @@ class HamerlyStep:
     BLOCK_CHUNKS = 8
 
     def __init__(self, data: Data) -> None:
+        # rows scored in full are gathered (copied) a chunk's worth at a time;
+        # the sums follow Lloyd's chunks, and a block is a whole number of them
         self.piece = data.chunk
+        self.sum_piece = data.for_lloyd().chunk
+        blocks = max(1, round(self.BLOCK_CHUNKS * data.chunk / self.sum_piece))
         max_row_norm(data)  # on Lloyd's chunks: kept by the copy below
-        self.data = replace(data, chunk=data.chunk * self.BLOCK_CHUNKS)
+        self.data = replace(data, chunk=self.sum_piece * blocks)
         self.state = HamerlyState(xsq=row_sq_norms(data))
 
     def __call__(self, centers: Array, labels_old: Array | None) -> PassResult:
@@ -224,7 +228,7 @@ class HamerlyStep:
         (lab, up, lo), (sums, counts, changed, scored) = data.map(
             _hamerly_block,
             rows,
-            (sc, s_half, None if first else state.bounds, self.piece),
+            (sc, s_half, None if first else state.bounds, self.piece, self.sum_piece),
             out_specs=specs,
             combine=_fold,
             init=_START,

@@ -43,10 +43,13 @@ class LloydStep:
     """One Lloyd iteration: assign every sample, sum per cluster."""
 
     def __init__(self, data: Data) -> None:
-        self.data = data
+        # larger chunks where the rows are read in place, each taken in
+        # blocks of the budget's rows (``Data.for_lloyd``)
+        self.data = data.for_lloyd()
+        self.block_rows = data.chunk if self.data.chunk > data.chunk else None
 
     def __call__(self, centers: Array, labels_old: Array | None) -> PassResult:
-        return lloyd_pass(self.data, centers, labels_old)
+        return lloyd_pass(self.data, centers, labels_old, self.block_rows)
 
     def moved(self, old: Array, new: Array) -> None:
         pass

@@ -78,7 +78,8 @@ def test_nearest_center_matches_array_code(dtype, scale, d, k):
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("with_old", [False, True])
 @pytest.mark.parametrize(("d", "k"), SHAPES)
-def test_lloyd_chunk_matches_the_primitives(dtype, weighted, with_old, d, k):
+@pytest.mark.parametrize("block_rows", [None, 700])
+def test_lloyd_chunk_matches_the_primitives(dtype, weighted, with_old, d, k, block_rows):
     rng = np.random.default_rng(1)
     X, C = _hard_case(dtype, rng, d=d, k=k)
     X = X + rng.standard_normal(X.shape).astype(dtype)
@@ -89,7 +90,9 @@ def test_lloyd_chunk_matches_the_primitives(dtype, weighted, with_old, d, k):
     tie = _tie(X, C)
     _compiled.force(True)
     try:
-        lab, sums, counts, changed = _kernels.lloyd_chunk(xp, X, w, old, C, Ct, half, tie=tie)
+        lab, sums, counts, changed = _kernels.lloyd_chunk(
+            xp, X, w, old, C, Ct, half, tie=tie, block_rows=block_rows
+        )
     finally:
         _compiled.force(None)
     _compiled.force(False)

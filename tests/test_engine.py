@@ -64,6 +64,33 @@ def test_peak_memory_of_a_fit_is_under_half_of_x(name, given_init):
     assert peak <= allowance, f"peak {peak / X.nbytes:.3f} x X"
 
 
+def test_lloyd_chunks_of_rows_read_in_place():
+    """Rows read where they are (not shifted) count only their scores in a
+    Lloyd chunk's budget: fewer, equal chunks, an even count (whatever the
+    machine: chunks fix the order of the sums); the peak memory of the fit
+    stays <= 0.5 x X + O(k d)."""
+    pytest.importorskip("numba")
+    import array_api_compat.numpy as xp
+
+    n, d, k = 200_000, 32, 64
+    X = np.random.default_rng(0).normal(size=(n, d)).astype(np.float32)
+    data = KMeans(k)._make_data(xp, X, None, "cpu", None, k)
+    lloyd = data.for_lloyd()
+    count = -(-n // lloyd.chunk)
+    assert lloyd.chunk > data.chunk and count % 2 == 0
+    assert lloyd.chunk * (count - 1) < n <= lloyd.chunk * count
+    shifted = KMeans(k)._make_data(xp, X, None, "cpu", X.mean(axis=0), k)
+    assert shifted.for_lloyd().chunk == shifted.chunk  # rows copied: as budgeted
+    KMeans(k, init=X[:k].copy(), max_iter=1).fit(X[: 4 * k])  # compiled loops loaded
+    tracemalloc.start()
+    try:
+        KMeans(k, init=X[:k].copy(), max_iter=3, algorithm="lloyd").fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
+
+
 @pytest.mark.slow
 def test_peak_memory_at_large_k():
     n, d, k = 100_000, 32, 512

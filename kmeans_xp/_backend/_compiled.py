@@ -367,11 +367,18 @@ def _scores(Xb: np.ndarray, centers_t: np.ndarray, half_csq: np.ndarray) -> np.n
 
 
 def nearest_rows(
-    Xb: np.ndarray, centers: np.ndarray, centers_t: np.ndarray, half_csq: np.ndarray, tie: float
+    Xb: np.ndarray,
+    centers: np.ndarray,
+    centers_t: np.ndarray,
+    half_csq: np.ndarray,
+    tie: float,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``_kernels.nearest_center`` for NumPy arrays, compiled."""
+    """``_kernels.nearest_center`` for NumPy arrays, compiled (into ``out``
+    when given)."""
     settle, _, settle_columns = _kernels()
-    out = np.empty(Xb.shape[0], dtype=np.int64)
+    if out is None:
+        out = np.empty(Xb.shape[0], dtype=np.int64)
     if Xb.shape[1] <= COLUMNS_MAX_D and Xb.shape[0]:
         products = np.matmul(centers, Xb.T)
         settle_columns(products, Xb, centers, half_csq, products.dtype.type(tie), out)
@@ -391,23 +398,35 @@ def lloyd_rows(
     centers_t: np.ndarray,
     half_csq: np.ndarray,
     tie: float,
+    block_rows: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """A Lloyd pass over one chunk: labels, per-cluster sums (data dtype),
+    """A Lloyd pass over one chunk, ``block_rows`` rows at a time (all at once
+    when None), so that a block's products are still in cache when its labels
+    and sums are made: labels, per-cluster sums (data dtype, sample order),
     weights (data dtype) and the number of changed labels."""
     _, accumulate, _ = _kernels()
-    labels = nearest_rows(Xb, centers, centers_t, half_csq, tie)
     k, d = centers.shape
+    m = int(Xb.shape[0])
+    labels = np.empty(m, dtype=np.int64)
     sums = np.zeros((k, d), dtype=Xb.dtype)
     counts = np.zeros(k, dtype=np.float64)
-    empty = np.empty(0, dtype=Xb.dtype)
-    changed = accumulate(
-        Xb,
-        empty if w is None else w,
-        labels,
-        np.empty(0, dtype=labels.dtype) if old is None else old,
-        sums,
-        counts,
-    )
+    no_w = np.empty(0, dtype=Xb.dtype)
+    no_old = np.empty(0, dtype=labels.dtype)
+    if d > COLUMNS_MAX_D:
+        centers_t = np.ascontiguousarray(centers_t)  # once, not per block
+    step = max(1, m if block_rows is None else int(block_rows))
+    changed = 0
+    for s in range(0, m, step):
+        e = min(m, s + step)
+        lab = nearest_rows(Xb[s:e], centers, centers_t, half_csq, tie, labels[s:e])
+        changed += accumulate(
+            Xb[s:e],
+            no_w if w is None else w[s:e],
+            lab,
+            no_old if old is None else old[s:e],
+            sums,
+            counts,
+        )
     return labels, sums, counts.astype(Xb.dtype), int(changed)
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "column_sq_devs",
     "column_sums",
     "lloyd_chunk",
+    "lloyd_in_place",
     "matmul",
     "matmul_operand",
     "max_row_sq_norm",
@@ -334,6 +335,17 @@ def _compiled_views(xp: Any, *arrays: Any) -> tuple[np.ndarray | None, ...] | No
     return views
 
 
+def lloyd_in_place(xp: Any, X: Any) -> bool:
+    """Whether the passes over ``X`` run NumPy's code on its rows where they
+    are (dense float arrays in host memory: NumPy, and views of JAX arrays and
+    CPU tensors): a Lloyd chunk then allocates its scores and labels (and the
+    compiled loop's blocks, ``_compiled.lloyd_rows``), no copy of its rows.
+    Whether Numba is there does not enter: chunk boundaries fix the order of
+    the sums, so the bits."""
+    view = _host_view(xp, X)
+    return view is not None and view.ndim == 2 and view.dtype in (np.float32, np.float64)
+
+
 def lloyd_chunk(
     xp: Any,
     Xb: Any,
@@ -344,11 +356,13 @@ def lloyd_chunk(
     half_csq: Any,
     *,
     tie: float,
+    block_rows: int | None = None,
 ) -> tuple[Any, Any, Any, Any] | None:
     """One Lloyd pass over a chunk in one compiled loop, where the backend
     has one (NumPy with Numba): labels (``nearest_center``), per-cluster
     sums and weights (``segment_sum``, ``segment_count``) and the number of
-    labels that differ from ``old`` (all of them when ``old`` is None).
+    labels that differ from ``old`` (all of them when ``old`` is None); the
+    rows ``block_rows`` at a time (None: all at once).
     The loop reads the arrays in place, so it serves every array in host
     memory: NumPy, CPU torch tensors, JAX on the CPU. None where there is no
     such loop: the caller composes the primitives."""
@@ -357,7 +371,7 @@ def lloyd_chunk(
         return None
     Xh, wh, oh, Ch, Cth, hh = views
     assert Xh is not None and Ch is not None and Cth is not None and hh is not None
-    labels, sums, counts, changed = _compiled.lloyd_rows(Xh, wh, oh, Ch, Cth, hh, tie)
+    labels, sums, counts, changed = _compiled.lloyd_rows(Xh, wh, oh, Ch, Cth, hh, tie, block_rows)
     return (
         _from_host(xp, labels, Xb, index_dtype(xp, device_of(Xb))),
         _from_host(xp, sums, Xb),
