@@ -254,7 +254,7 @@ def _reach(sxp: Any, centers: Any, C: Any, eps: float) -> Any:
 _DRAW_BLOCK = 4096
 
 
-def _keep_mode(xp: Any, pad: int, d: int, gains_bytes: int = 0) -> str:
+def _keep_mode(xp: Any, pad: int, d: int, gains_bytes: int) -> str:
     """Whether a step keeps every scored row's gains, so that the chosen
     candidate needs no second pass: when they are small next to X, or
     (``gains_bytes``, all of them) within one chunk's memory budget, as on

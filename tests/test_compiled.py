@@ -6,7 +6,7 @@ import array_api_compat.numpy as xp
 import numpy as np
 import pytest
 
-from kmeans_xp import KMeans, SphericalKMeans
+from kmeans_xp import KMeans, SphericalKMeans, _assign
 from kmeans_xp._backend import _compiled, _kernels
 
 pytest.importorskip("numba")
@@ -127,6 +127,37 @@ def test_fit_is_the_same_with_and_without_compiled_loops(algorithm, dtype):
     np.testing.assert_array_equal(on.labels_, off.labels_)
     np.testing.assert_array_equal(on.cluster_centers_, off.cluster_centers_)
     assert on.n_iter_ == off.n_iter_ and on.inertia_ == off.inertia_
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_larger_lloyd_chunks_give_the_same_bits_every_way(dtype):
+    # unshifted rows with more features than clusters: Lloyd's chunks are
+    # sized by the scores alone (``Data.for_lloyd``) and the compiled loop
+    # takes them in blocks; Hamerly sums over the same chunks, and the array
+    # code (no Numba) chunks the same way: every fit has the same bits
+    rng = np.random.default_rng(5)
+    k, d = 6, 40
+    X = rng.normal(size=(3000, d)) + rng.integers(0, k, (3000, 1)) * 0.8
+    X = (X - X.mean(axis=0)).astype(dtype)  # near the origin: not shifted
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    budget = 2**15
+    data = KMeans(k, chunk_bytes=budget)._make_data(xp, X, None, "cpu", None, k)
+    assert data.for_lloyd().chunk > data.chunk  # the larger chunks are in play
+    assert not _assign.needs_offset(xp, xp.mean(X, axis=0), xp.var(X, axis=0))
+
+    def fit(algorithm):
+        km = KMeans(k, random_state=0, algorithm=algorithm, chunk_bytes=budget, tol=0.0)
+        return km.fit(X, sample_weight=w)
+
+    runs = {}
+    for algorithm in ("lloyd", "hamerly"):
+        runs[algorithm + "-array"], runs[algorithm] = _both(lambda a=algorithm: fit(a))
+    ref = runs["lloyd"]
+    assert ref.n_iter_ > 3
+    for name, km in runs.items():
+        np.testing.assert_array_equal(km.labels_, ref.labels_, err_msg=name)
+        np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_, err_msg=name)
+        assert km.n_iter_ == ref.n_iter_ and km.inertia_ == ref.inertia_, name
 
 
 def test_spherical_is_the_same_with_and_without_compiled_loops():

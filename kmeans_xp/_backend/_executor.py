@@ -20,7 +20,7 @@ from array_api_compat import (
 )
 
 from ._capabilities import jax_on_host
-from ._kernels import _host_view, row_slice
+from ._kernels import _host_view, lloyd_in_place, row_slice
 from ._transfer import free_memory_bytes, to_host
 
 __all__ = [
@@ -114,8 +114,7 @@ def runs_on_numpy(xp: Any, device: Any = None, X: Any = None) -> bool:
     if is_jax_namespace(xp):
         return jax_on_host(device)
     if is_torch_namespace(xp) and X is not None:
-        view = _host_view(xp, X)
-        return view is not None and view.dtype in (np.float32, np.float64)
+        return lloyd_in_place(xp, X)
     return False
 
 
@@ -299,7 +298,7 @@ def _map_rows_local(
         return fn(xp, *blocks, *shared)
 
     threads = host_threads() if threads is None else threads
-    if is_numpy_namespace(xp) or _torch_cpu_compiled(xp, rows[0]):
+    if is_numpy_namespace(xp):
         # BLAS on one thread whatever the pool size (same rounding on every
         # machine); NumPy releases the GIL in its kernels, so chunks run on a
         # thread pool and are combined in chunk order: the result does not
@@ -313,20 +312,6 @@ def _map_rows_local(
                 results = map(run, starts)
             return _gather(xp, results, combine, init, join)
     return _gather(xp, map(run, starts), combine, init, join)
-
-
-def _torch_cpu_compiled(xp: Any, X: Any) -> bool:
-    """Dense CPU torch tensors, whose passes run the compiled loops (which
-    release the GIL): their chunks go on the thread pool as NumPy's do."""
-    from array_api_compat import is_torch_namespace
-
-    from . import _compiled
-
-    if not (is_torch_namespace(xp) and _compiled.available()):
-        return False
-    import torch
-
-    return bool(X.device.type == "cpu" and X.layout == torch.strided)
 
 
 def _in_order(pool: ThreadPoolExecutor, fn: Any, items: Any, window: int) -> Iterator[Any]:
