@@ -239,6 +239,18 @@ class Data:
         60k x 784 x 10 (91 chunks a pass). Where the rows are copied, the
         chunks stay as they are. Lloyd's and Hamerly's sums both follow these
         chunks (the same bits)."""
+        return self.in_place(self.chunk_cols + LLOYD_ROW_EXTRA)
+
+    def in_place(self, n_cols: int) -> Data:
+        """The same data with chunks sized for a pass that reads the rows
+        where they are (``_backend.lloyd_in_place``; not shifted, Euclidean)
+        and keeps ``n_cols`` values a row of its own, no copy of the rows:
+        the budget of ``with_columns`` counts only those. Where the rows are
+        copied, the chunks stay as they are. The chunks are of one size and
+        an even count (a last short chunk, or an odd one, left a thread of
+        two idle); never from the machine's thread count: chunk boundaries
+        fix the order of the sums, so the same data give the same bits on
+        any machine."""
         if (
             not self.chunk_cols
             or self.offset is not None
@@ -247,13 +259,9 @@ class Data:
         ):
             return self
         base = self.budget_rows or self.chunk
-        rows = base * (self.chunk_cols + self.width) // (self.chunk_cols + LLOYD_ROW_EXTRA)
+        rows = base * (self.chunk_cols + self.width) // max(1, int(n_cols))
         n = self.n
         rows = min(n, max(self.chunk, rows))
-        # chunks of one size, an even count (a last short chunk, or an odd
-        # one, left a thread of two idle); not the machine's thread count:
-        # chunk boundaries fix the order of the sums, so the same data give
-        # the same bits on any machine
         count = -(-n // rows)
         if count > 1:
             count += count % 2

@@ -259,3 +259,62 @@ def test_row_sums_keep_numpys_bits(dtype, d, scale):
     for a, b in zip(off, on, strict=True):
         assert a.dtype == b.dtype == dtype
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kmeans_plusplus_steps_match_the_array_code(dtype):
+    # the three compiled passes of a k-means++ step against the array code,
+    # bit for bit: the candidates' gains (products taken by BLAS both ways),
+    # the rows within reach of a candidate, the lowered distances and owners
+    rng = np.random.default_rng(11)
+    rows, d, pad, t = 3001, 7, 8, 5
+    Xb = rng.normal(size=(rows, d)).astype(dtype)
+    C2t = (2.0 * rng.normal(size=(d, pad))).astype(dtype)
+    csq = rng.uniform(0.0, 20.0, t).astype(dtype)
+    a = (rng.uniform(0.0, 30.0, rows) - np.sum(Xb * Xb, axis=1)).astype(dtype)
+    reach = rng.uniform(0.0, 30.0, 9).astype(dtype)
+    owner = rng.integers(0, 9, rows).astype(np.int32)
+    closest = rng.uniform(0.0, 30.0, rows).astype(dtype)
+    closest[:4] = reach[owner[:4]]  # equal: not within reach
+    drop = np.maximum(rng.uniform(-10.0, 30.0, rows), 0.0).astype(dtype)
+    drop[4:8] = closest[4:8]  # lowered to exactly zero
+    closest[8], drop[8] = -0.0, 0.0  # maximum(-0.0, 0) is +0.0
+
+    def steps():
+        gains = _kernels.candidate_gains(xp, Xb, a, C2t, csq)
+        need = _kernels.within_reach(xp, reach, owner, closest)
+        lowered, owners = _kernels.lower_closest(xp, closest, owner, drop, 7)
+        return gains, need, lowered, owners
+
+    off, on = _both(steps)
+    assert on[0].shape == (t, rows) and on[0].flags.c_contiguous
+    assert on[1].dtype == np.bool_ and not on[1][:4].any() and on[1].any()
+    for a_off, a_on in zip(off, on, strict=True):
+        assert a_on.dtype == a_off.dtype
+        np.testing.assert_array_equal(a_on, a_off)
+        assert np.array_equal(np.signbit(a_on), np.signbit(a_off))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kmeans_plusplus_is_the_same_with_and_without_compiled_loops(dtype):
+    # unshifted rows read in place: the steps' chunks are sized by their own
+    # temporaries (``Data.in_place``), several a step, some scored whole and
+    # some through the rows within reach; weights; the compiled passes and
+    # the array code choose the same centers, bit for bit
+    from kmeans_xp._init import kmeans_plusplus
+
+    rng = np.random.default_rng(6)
+    k, d = 24, 10
+    X = rng.normal(size=(6000, d)) + rng.normal(scale=6.0, size=(k, d))[rng.integers(0, k, 6000)]
+    X = (X - X.mean(axis=0)).astype(dtype)
+    w = rng.uniform(0.5, 2.0, X.shape[0]).astype(dtype)
+    data = KMeans(k, chunk_bytes=2**15)._make_data(xp, X, w, "cpu", None, k)
+    assert data.in_place(24).chunk > data.with_columns(48).chunk  # in play
+
+    def seed():
+        centers, idx = kmeans_plusplus(data, k, np.random.RandomState(3))
+        return np.asarray(centers), idx
+
+    (c_off, i_off), (c_on, i_on) = _both(seed)
+    np.testing.assert_array_equal(i_on, i_off)
+    np.testing.assert_array_equal(c_on, c_off)

@@ -91,6 +91,43 @@ def test_lloyd_chunks_of_rows_read_in_place():
     assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_kmeans_plusplus_chunks_of_rows_read_in_place(compiled):
+    """k-means++ over rows read where they are (not shifted) counts only its
+    steps' own temporaries in a chunk's budget (fewer chunks a step: two
+    threads spent their time handing chunks over); with the compiled passes
+    or the array code, the peak memory of the seeding stays <= 0.5 x X +
+    O(k d)."""
+    import array_api_compat.numpy as xp
+
+    from kmeans_xp._backend import _compiled
+    from kmeans_xp._init import kmeans_plusplus
+
+    if compiled:
+        pytest.importorskip("numba")
+    n, d, k = 200_000, 32, 64
+    X = np.random.default_rng(0).normal(size=(n, d)).astype(np.float32)
+    data = KMeans(k)._make_data(xp, X, None, "cpu", None, k)
+    wide = data.with_columns(6 * 8)
+    seeding = wide.in_place(2 * 8 + 4 + d // 3)
+    count = -(-n // seeding.chunk)
+    assert seeding.chunk > wide.chunk and count % 2 == 0
+    shifted = KMeans(k)._make_data(xp, X, None, "cpu", X.mean(axis=0), k).with_columns(6 * 8)
+    assert shifted.in_place(24).chunk == shifted.chunk  # rows copied: as budgeted
+    _compiled.force(compiled)
+    try:
+        kmeans_plusplus(data, k, np.random.RandomState(0))  # compiled loops loaded
+        tracemalloc.start()
+        try:
+            kmeans_plusplus(data, k, np.random.RandomState(0))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    finally:
+        _compiled.force(None)
+    assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
+
+
 @pytest.mark.slow
 def test_peak_memory_at_large_k():
     n, d, k = 100_000, 32, 512

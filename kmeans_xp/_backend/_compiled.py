@@ -18,6 +18,11 @@ each row's k scores:
   ``scipy.sparse`` one-hot products give), weight totals in float64 (what
   ``np.bincount`` gives).
 
+A k-means++ step has three such loops: the candidates' gains from the
+product (BLAS) in one pass, the rows with a candidate within reach, and the
+lowered distances and owners once a candidate is chosen, each rounded as
+the array code rounds it.
+
 Numba is optional (``pip install kmeans_xp[fast]``); without it, or with
 ``KMEANS_XP_COMPILED=0`` in the environment, ``available()`` is False and the
 array code runs. ``force`` switches it in tests.
@@ -34,14 +39,17 @@ import numpy as np
 __all__ = [
     "assigned_sq_dists",
     "available",
+    "candidate_gains",
     "column_extremes",
     "column_sq_devs",
     "column_sums",
     "lloyd_rows",
+    "lower_closest",
     "max_row_sq_norm",
     "nearest_rows",
     "row_sq_norms",
     "segment_sum",
+    "within_reach",
 ]
 
 _FORCE: bool | None = None
@@ -323,6 +331,69 @@ def assigned_sq_dists(
     out = np.empty(X.shape[0], dtype=X.dtype)
     _row_kernels()[1](X, centers, labels, X.dtype.type(scale), out)
     return out
+
+
+@functools.cache
+def _gain_kernel() -> tuple[Any, Any, Any]:
+    numba = _numba()
+    jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+
+    @jit
+    def candidate_gains(P: Any, a: Any, csq: Any, out: Any) -> None:
+        # out[j, i] = max((P[i, j] + a[i]) - csq[j], 0), rounded as NumPy's
+        # broadcast ``maximum(P.T + a - csq, 0)`` rounds it, without P.T's copy
+        t = out.shape[0]
+        zero = out.dtype.type(0)
+        for i in range(P.shape[0]):
+            ai = a[i]
+            for j in range(t):
+                v = (P[i, j] + ai) - csq[j]
+                # ``maximum(v, 0)`` as NumPy: +0 for -0, NaN kept
+                out[j, i] = v if (v > zero or v != v) else zero
+
+    @jit
+    def within_reach(reach: Any, owner: Any, closest: Any, need: Any) -> None:
+        for i in range(closest.shape[0]):
+            need[i] = reach[owner[i]] < closest[i]
+
+    @jit
+    def lower_closest(
+        closest: Any, owner: Any, drop: Any, new_id: Any, out: Any, out_owner: Any
+    ) -> None:
+        zero = out.dtype.type(0)
+        for i in range(closest.shape[0]):
+            v = closest[i] - drop[i]
+            out[i] = v if (v > zero or v != v) else zero
+            out_owner[i] = new_id if drop[i] > zero else owner[i]
+
+    return candidate_gains, within_reach, lower_closest
+
+
+def candidate_gains(P: np.ndarray, a: np.ndarray, csq: np.ndarray) -> np.ndarray:
+    """(t, rows) ``maximum(P[:, :t].T + a - csq[:, None], 0)`` with NumPy's
+    bits, t = len(csq), stored row by row (one pass over the products);
+    P, a and csq of one dtype."""
+    out = np.empty((csq.shape[0], P.shape[0]), dtype=P.dtype)
+    _gain_kernel()[0](P, a, csq, out)
+    return out
+
+
+def within_reach(reach: np.ndarray, owner: np.ndarray, closest: np.ndarray) -> np.ndarray:
+    """``reach[owner] < closest`` (bool), one pass."""
+    need = np.empty(closest.shape[0], dtype=np.bool_)
+    _gain_kernel()[1](reach, owner, closest, need)
+    return need
+
+
+def lower_closest(
+    closest: np.ndarray, owner: np.ndarray, drop: np.ndarray, new_id: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``maximum(closest - drop, 0)`` and ``where(drop > 0, new_id, owner)``
+    with NumPy's bits, one pass (closest and drop of one dtype)."""
+    out = np.empty_like(closest)
+    out_owner = np.empty_like(owner)
+    _gain_kernel()[2](closest, owner, drop, owner.dtype.type(new_id), out, out_owner)
+    return out, out_owner
 
 
 def column_sums(X: np.ndarray) -> np.ndarray:

@@ -24,11 +24,13 @@ from ._sparse import is_sparse
 
 __all__ = [
     "assigned_sq_dists",
+    "candidate_gains",
     "column_extremes",
     "column_sq_devs",
     "column_sums",
     "lloyd_chunk",
     "lloyd_in_place",
+    "lower_closest",
     "matmul",
     "matmul_operand",
     "max_row_sq_norm",
@@ -36,7 +38,6 @@ __all__ = [
     "nearest_two",
     "nonzero_rows",
     "product_terms",
-    "products_by_column",
     "row_slice",
     "row_sq_norms",
     "row_width",
@@ -44,6 +45,7 @@ __all__ = [
     "segment_sum",
     "take_rows",
     "to_dense",
+    "within_reach",
 ]
 
 
@@ -380,20 +382,67 @@ def lloyd_chunk(
     )
 
 
-def products_by_column(xp: Any, Xb: Any, Ct: Any) -> Any:
-    """``(Xb @ Ct)`` transposed, (m, rows), stored row by row: passes that
-    follow then run along the long axis. The product itself is taken as
-    (rows, m), the shape BLAS is fastest on for a few columns."""
+def candidate_gains(xp: Any, Xb: Any, a: Any, Ct: Any, csq: Any) -> Any:
+    """(t, rows), stored row by row, t = len(csq): how much each row's
+    ``a = closest - ||x||^2`` exceeds ``||c||^2 - 2 x.c`` for each candidate,
+    or 0: ``maximum((Xb @ Ct)[:, :t].T + a - csq[:, None], 0)`` (``Ct`` is
+    2 C^T, maybe with padding columns past t). The product is taken as
+    (rows, m), the shape BLAS is fastest on for a few columns; on NumPy with
+    the compiled loops the rest is one pass over it (the same bits), else
+    the transposed copy and three broadcasts."""
+    t = int(csq.shape[0])
     P = matmul(xp, Xb, Ct)
+    views = _compiled_views(xp, P, a, csq)
+    if views is not None and is_numpy_namespace(xp):
+        Ph, ah, ch = views
+        assert Ph is not None and ah is not None and ch is not None
+        if ah.dtype == Ph.dtype and ch.dtype == Ph.dtype:
+            return _compiled.candidate_gains(Ph, ah, ch)
     if is_numpy_namespace(xp):
-        return np.ascontiguousarray(P.T)
-    if is_cupy_namespace(xp):
+        G = np.ascontiguousarray(P.T)
+    elif is_cupy_namespace(xp):
         import cupy
 
-        return cupy.ascontiguousarray(P.T)
-    if is_torch_namespace(xp):
-        return P.T.contiguous()
-    return xp.permute_dims(P, (1, 0))
+        G = cupy.ascontiguousarray(P.T)
+    elif is_torch_namespace(xp):
+        G = P.T.contiguous()
+    else:
+        G = xp.permute_dims(P, (1, 0))
+    # one step at a time, each array dropped once the next is made: at most
+    # two (m, rows) arrays alive, as in the compiled loop (the chunk budget
+    # of k-means++ counts on it)
+    del P
+    G = G[:t, :] + a[None, :]
+    G = G - csq[:, None]
+    return xp.maximum(G, 0.0)
+
+
+def within_reach(xp: Any, reach: Any, owner: Any, closest: Any) -> Any:
+    """``reach[owner] < closest``: the rows whose closest chosen center
+    (``owner``) has a candidate within reach (k-means++); one compiled pass
+    on NumPy, else a gather and a comparison."""
+    views = _compiled_views(xp, closest[:, None], reach, owner)
+    if views is not None and is_numpy_namespace(xp):
+        ch, rh, oh = views
+        assert ch is not None and rh is not None and oh is not None
+        return _compiled.within_reach(rh, oh, ch[:, 0])
+    return xp.take(reach, owner) < closest
+
+
+def lower_closest(xp: Any, closest: Any, owner: Any, drop: Any, new_id: int) -> tuple[Any, Any]:
+    """After a center is added: each row's closest distance lowered by its
+    ``drop`` (never below 0) and its owner ``new_id`` where it dropped,
+    ``(maximum(closest - drop, 0), where(drop > 0, new_id, owner))``; one
+    compiled pass on NumPy (the same bits), else three."""
+    views = _compiled_views(xp, closest[:, None], owner, drop)
+    if views is not None and is_numpy_namespace(xp):
+        ch, oh, dh = views
+        assert ch is not None and oh is not None and dh is not None
+        if dh.dtype == ch.dtype:
+            return _compiled.lower_closest(ch[:, 0], oh, dh, new_id)
+    lowered = xp.maximum(closest - drop, 0.0)
+    ids = xp.asarray(new_id, dtype=owner.dtype, device=device_of(owner))
+    return lowered, xp.where(drop > 0, ids, owner)
 
 
 def nearest_two(
