@@ -337,6 +337,9 @@ def expand(xp: Namespace, mask: Array, values: Array, old: Array) -> Array:
     """``old`` with the rows where the 1-D ``mask`` is set replaced, in order,
     by the rows of ``values`` (a gather, so it works without index assignment;
     ``values`` may have more rows than ``mask`` has set entries)."""
+    done = _backend.expand_rows(xp, mask, values, old)
+    if done is not None:
+        return done
     pos = xp.cumulative_sum(xp.astype(mask, _backend.index_dtype(xp))) - 1
     pos = xp.minimum(xp.maximum(pos, 0), int(values.shape[0]) - 1)
     picked = xp.take(values, pos, axis=0)

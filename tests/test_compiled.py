@@ -318,3 +318,70 @@ def test_kmeans_plusplus_is_the_same_with_and_without_compiled_loops(dtype):
     (c_off, i_off), (c_on, i_on) = _both(seed)
     np.testing.assert_array_equal(i_on, i_off)
     np.testing.assert_array_equal(c_on, c_off)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1.0, 1e3])
+@pytest.mark.parametrize(("d", "k"), [*SHAPES, (64, 20)])
+def test_nearest_two_matches_array_code(dtype, scale, d, k):
+    # Hamerly's scoring: the same labels as the array code; the best two
+    # scores from products taken center by center (other bits), both ways
+    # bounds that Hamerly can use: the label's exact score at most the first
+    # (up to the products' rounding), every other center's at least the second
+    rng = np.random.default_rng(0)
+    X, C = _hard_case(dtype, rng, d=d, k=k)
+    tie = scale * _tie(X, C)
+    Ct = np.ascontiguousarray(C.T)
+    half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
+    off, on = _both(lambda: _kernels.nearest_two(xp, X, C, Ct, half, tie=tie))
+    np.testing.assert_array_equal(on[0], off[0])
+    exact = half.astype(np.float64)[:, None] - C.astype(np.float64) @ X.astype(np.float64).T
+    rows = np.arange(X.shape[0])
+    slack = _tie(X, C)
+    for labels, best, second in (off, on):
+        assert best.dtype == second.dtype == dtype
+        assert np.all(exact[labels, rows] <= best + slack)
+        others = exact.copy()
+        others[labels, rows] = np.inf
+        assert np.all(others.min(axis=0) >= second - slack)
+    if dtype == np.float32 and d == 64:
+        # near ties settled to another center than the computed best
+        plain = np.argmin(half[:, None] - C @ X.T, axis=0)
+        assert np.any(on[0] != plain)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_expand_matches_array_code(dtype):
+    rng = np.random.default_rng(4)
+    mask = rng.random(1001) < 0.3
+    count = int(mask.sum())
+    values = rng.integers(0, 100, count + 5).astype(dtype)  # longer: padded
+    old = rng.integers(-100, 0, 1001).astype(dtype)
+
+    def run():
+        return (
+            _assign.expand(xp, mask, values, old),
+            _assign.expand(xp, mask, values, old[:1]),  # broadcast, as ``where``
+            _assign.expand(xp, mask, values[: count // 2], old),  # short: the last again
+        )
+
+    off, on = _both(run)
+    for a_on, a_off in zip(on, off, strict=True):
+        assert a_on.dtype == a_off.dtype
+        np.testing.assert_array_equal(a_on, a_off)
+    assert not np.shares_memory(on[0], old)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_segment_sum_matches_scipys_one_hot_product(dtype, weighted):
+    # NumPy's per-cluster sums: the compiled loop adds in sample order, as
+    # scipy's one-hot product does (so Hamerly's and MiniBatch's sums have
+    # Lloyd's bits either way)
+    rng = np.random.default_rng(9)
+    X = (rng.normal(size=(5000, 13)) * 10.0 ** rng.integers(-3, 4, (5000, 1))).astype(dtype)
+    labels = rng.integers(0, 7, 5000)
+    w = rng.uniform(0.1, 3.0, 5000).astype(dtype) if weighted else None
+    off, on = _both(lambda: _kernels.segment_sum(xp, X, labels, 7, w))
+    assert on.dtype == off.dtype == dtype
+    np.testing.assert_array_equal(on, off)

@@ -43,10 +43,12 @@ __all__ = [
     "column_extremes",
     "column_sq_devs",
     "column_sums",
+    "expand",
     "lloyd_rows",
     "lower_closest",
     "max_row_sq_norm",
     "nearest_rows",
+    "nearest_two",
     "row_sq_norms",
     "segment_sum",
     "within_reach",
@@ -79,7 +81,7 @@ def available() -> bool:
 
 
 @functools.cache
-def _kernels() -> tuple[Any, Any, Any]:
+def _kernels() -> tuple[Any, Any, Any, Any]:
     numba = _numba()
     jit = numba.njit(nogil=True, cache=True, boundscheck=False)
 
@@ -180,7 +182,64 @@ def _kernels() -> tuple[Any, Any, Any]:
                             lab = j
             out[i] = lab
 
-    return settle, accumulate, settle_columns
+    @jit
+    def settle_two(
+        P: Any, X: Any, C: Any, half: Any, tie: Any, out: Any, best: Any, second: Any
+    ) -> None:
+        # ``settle_columns`` that also keeps each row's best two computed
+        # scores; where a near tie goes to another center than the first
+        # best, (the compared bound, the first best) as ``nearest_two``
+        k, m = P.shape
+        a = np.zeros(m, dtype=np.int32)
+        h0 = half[0]
+        for i in range(m):
+            best[i] = h0 - P[0, i]
+            second[i] = np.inf
+        for j in range(1, k):
+            hj = half[j]
+            jj = np.int32(j)
+            for i in range(m):
+                v = hj - P[j, i]
+                b = best[i]
+                second[i] = min(second[i], max(v, b))
+                best[i] = min(v, b)
+                a[i] = jj if v < b else a[i]
+        for i in range(m):
+            lab = a[i]
+            thr = best[i] + tie
+            if second[i] <= thr:
+                low = np.inf
+                for j in range(k):
+                    if half[j] - P[j, i] <= thr or j == a[i]:
+                        v64 = exact_score(X, i, C, j, half)
+                        if v64 < low:
+                            low = v64
+                            lab = j
+                if lab != a[i]:
+                    second[i] = best[i]
+                    best[i] = thr
+            out[i] = lab
+
+    return settle, accumulate, settle_columns, settle_two
+
+
+def nearest_two(
+    Xb: np.ndarray, centers: np.ndarray, half_csq: np.ndarray, tie: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_kernels.nearest_two`` for NumPy arrays of at most ``COLUMNS_MAX_D``
+    features and k >= 2, compiled: the labels (the same rule, so the same
+    labels), and each row's best two computed scores (products taken
+    center by center, so not the array code's bits: both are within the
+    rounding that the bounds allow for)."""
+    m = Xb.shape[0]
+    labels = np.empty(m, dtype=np.int64)
+    best = np.empty(m, dtype=Xb.dtype)
+    second = np.empty(m, dtype=Xb.dtype)
+    if m:
+        products = np.matmul(centers, Xb.T)
+        settle_two = _kernels()[3]
+        settle_two(products, Xb, centers, half_csq, products.dtype.type(tie), labels, best, second)
+    return labels, best, second
 
 
 @functools.cache
@@ -369,6 +428,35 @@ def _gain_kernel() -> tuple[Any, Any, Any]:
     return candidate_gains, within_reach, lower_closest
 
 
+@functools.cache
+def _expand_kernel() -> Any:
+    numba = _numba()
+    jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+
+    @jit
+    def expand(mask: Any, values: Any, out: Any) -> None:
+        # as the array code's clipped gather: past the last value, the last
+        last = values.shape[0] - 1
+        j = 0
+        for i in range(mask.shape[0]):
+            if mask[i]:
+                out[i] = values[min(j, last)]
+                j += 1
+
+    return expand
+
+
+def expand(mask: np.ndarray, values: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """``old`` (1-D, as long as ``mask``) with the entries where ``mask`` is
+    set replaced, in order, by those of ``values`` (of old's dtype, not
+    empty; it may have more)."""
+    if old.shape != mask.shape:
+        raise ValueError("expand: old and mask differ in length")
+    out = old.copy()
+    _expand_kernel()(mask, values, out)
+    return out
+
+
 def candidate_gains(P: np.ndarray, a: np.ndarray, csq: np.ndarray) -> np.ndarray:
     """(t, rows) ``maximum(P[:, :t].T + a - csq[:, None], 0)`` with NumPy's
     bits, t = len(csq), stored row by row (one pass over the products);
@@ -447,7 +535,7 @@ def nearest_rows(
 ) -> np.ndarray:
     """``_kernels.nearest_center`` for NumPy arrays, compiled (into ``out``
     when given)."""
-    settle, _, settle_columns = _kernels()
+    settle, _, settle_columns, _ = _kernels()
     if out is None:
         out = np.empty(Xb.shape[0], dtype=np.int64)
     if Xb.shape[1] <= COLUMNS_MAX_D and Xb.shape[0]:
@@ -475,7 +563,7 @@ def lloyd_rows(
     when None), so that a block's products are still in cache when its labels
     and sums are made: labels, per-cluster sums (data dtype, sample order),
     weights (data dtype) and the number of changed labels."""
-    _, accumulate, _ = _kernels()
+    accumulate = _kernels()[1]
     k, d = centers.shape
     m = int(Xb.shape[0])
     labels = np.empty(m, dtype=np.int64)
@@ -504,7 +592,7 @@ def lloyd_rows(
 def segment_sum(X: np.ndarray, w: np.ndarray | None, labels: np.ndarray, k: int) -> np.ndarray:
     """Per-cluster (weighted) sums of the rows of ``X`` in its dtype, in sample
     order: what ``lloyd_rows`` accumulates, for passes that sum apart."""
-    _, accumulate, _ = _kernels()
+    accumulate = _kernels()[1]
     sums = np.zeros((k, X.shape[1]), dtype=X.dtype)
     counts = np.zeros(k, dtype=np.float64)
     empty = np.empty(0, dtype=X.dtype)

@@ -28,6 +28,7 @@ __all__ = [
     "column_extremes",
     "column_sq_devs",
     "column_sums",
+    "expand_rows",
     "lloyd_chunk",
     "lloyd_in_place",
     "lower_closest",
@@ -417,6 +418,23 @@ def candidate_gains(xp: Any, Xb: Any, a: Any, Ct: Any, csq: Any) -> Any:
     return xp.maximum(G, 0.0)
 
 
+def expand_rows(xp: Any, mask: Any, values: Any, old: Any) -> Any | None:
+    """``old`` (1-D) with the entries where ``mask`` is set replaced, in
+    order, by those of ``values`` (which may have more), in one compiled
+    pass on NumPy; None where there is no such loop (the caller gathers)."""
+    if not (is_numpy_namespace(xp) and _compiled.available()):
+        return None
+    if not all(isinstance(a, np.ndarray) and a.ndim == 1 for a in (mask, values, old)):
+        return None
+    if values.dtype != old.dtype or mask.dtype != np.bool_ or values.shape[0] == 0:
+        return None
+    if old.shape[0] != mask.shape[0]:
+        if old.shape[0] != 1:
+            return None
+        old = np.full(mask.shape[0], old[0], dtype=old.dtype)  # as ``where`` broadcasts it
+    return _compiled.expand(mask, values, old)
+
+
 def within_reach(xp: Any, reach: Any, owner: Any, closest: Any) -> Any:
     """``reach[owner] < closest``: the rows whose closest chosen center
     (``owner``) has a candidate within reach (k-means++); one compiled pass
@@ -455,6 +473,14 @@ def nearest_two(
     the product's first is among the others."""
     if is_jax_namespace(xp):
         return _jax_kernels()[1](Xb, centers, centers_t, half_csq, tie)
+    views = None if is_sparse(Xb) else _compiled_views(xp, Xb, centers, half_csq)
+    if views is not None and is_numpy_namespace(xp):
+        Xh, Ch, hh = views
+        assert Xh is not None and Ch is not None and hh is not None
+        if Xh.shape[1] <= _compiled.COLUMNS_MAX_D and Ch.dtype == hh.dtype == Xh.dtype:
+            # the same labels; the best two scores from products taken
+            # center by center (other bits, within the bounds' allowance)
+            return _compiled.nearest_two(Xh, Ch, hh, tie)
     scores = _scores(xp, Xb, centers_t, half_csq)
     a, best, second = _best_two(xp, scores)
     labels, thr = _settle_ties(xp, Xb, scores, (a, best, second), centers, half_csq, tie)
@@ -474,12 +500,15 @@ def segment_sum(xp: Any, values: Any, labels: Any, n_segments: int, weights: Any
     """
     if is_sparse(values):
         return _sparse.sparse_segment_sum(values, labels, n_segments, weights)
-    if is_numpy_namespace(xp):
-        return _segment_sum_numpy(values, labels, n_segments, weights)
     views = _compiled_views(xp, values, weights, labels)
+    if is_numpy_namespace(xp) and (
+        views is None or (weights is not None and weights.dtype != values.dtype)
+    ):
+        return _segment_sum_numpy(values, labels, n_segments, weights)
     if views is not None:
-        # CPU tensors: the compiled loop of the Lloyd pass, so a pass that
-        # sums apart (Hamerly, MiniBatch) rounds exactly as Lloyd does
+        # the compiled loop of the Lloyd pass (what scipy's one-hot product
+        # gives, without building it a block), so a pass that sums apart
+        # (Hamerly, MiniBatch) rounds exactly as Lloyd does
         Xh, wh, lh = views
         assert Xh is not None and lh is not None
         return _from_host(xp, _compiled.segment_sum(Xh, wh, lh, n_segments), values)
