@@ -138,39 +138,62 @@ def _hamerly_block(
     k = int(sc.centers.shape[0])
     n = b.n
     grow = 1.0 + 4.0 * float(xp.finfo(xsq.dtype).eps)
-    # rounding slack of Lloyd's squared-distance scores for each row
-    delta = float(sc.coef) * (xp.sqrt(xsq) + float(sc.cmax)) ** 2
     if lab is None or bounds is None:  # first iteration: score everything
-        lab, up, lo = _score_rows(b, None, n, xsq, delta, sc, piece)
+        lab, up, lo = _score_rows(b, None, n, xsq, _slack(xp, xsq, sc), sc, piece)
         changed, scored = n, n
     else:
-        up = (up + xp.take(bounds.move, lab)) * grow
-        lo = xp.maximum(lo - xp.where(lab == bounds.r1, bounds.m2, bounds.m1), 0.0)
-        bound = xp.maximum(xp.take(s_half, lab), lo)
-        need = up * up + delta >= bound * bound
+        moved = _backend.hamerly_bounds(
+            xp,
+            lab,
+            up,
+            lo,
+            xsq,
+            bounds.move,
+            bounds.r1,
+            bounds.m1,
+            bounds.m2,
+            s_half,
+            (grow, float(sc.coef), float(sc.cmax)),
+        )
+        if moved is None:
+            up = (up + xp.take(bounds.move, lab)) * grow
+            lo = xp.maximum(lo - xp.where(lab == bounds.r1, bounds.m2, bounds.m1), 0.0)
+            bound = xp.maximum(xp.take(s_half, lab), lo)
+            need = up * up + _slack(xp, xsq, sc) >= bound * bound
+        else:
+            up, lo, need = moved
         changed = 0
         idx, scored = _backend.nonzero_rows(xp, need)
         if scored:
             # idx may be padded past `scored` entries (JAX): score them all
             m = int(idx.shape[0])
-            a, u_new, l_new = _score_rows(
-                b, idx, m, xp.take(xsq, idx), xp.take(delta, idx), sc, piece
-            )
+            xsq_s = xp.take(xsq, idx)
+            a, u_new, l_new = _score_rows(b, idx, m, xsq_s, _slack(xp, xsq_s, sc), sc, piece)
             valid = xp.arange(m, device=_backend.device_of(idx)) < scored
             changed = xp.sum(xp.astype((a != xp.take(lab, idx)) & valid, _backend.index_dtype(xp)))
             lab = expand(xp, need, xp.astype(a, lab.dtype), lab)
             up = expand(xp, need, u_new, up)
             lo = expand(xp, need, l_new, lo)
     # per-cluster sums piece by piece, over Lloyd's chunks (the same bits)
-    parts = []
-    for s in range(0, n, sum_piece):
-        e = min(n, s + sum_piece)
-        w = None if b.weights is None else b.weights[s:e]
-        rows = b.prepare(_backend.row_slice(xp, b.raw, s, e))
-        parts.append(block_update(xp, rows, w, lab[s:e], k))
-    sums = Pieces(xp.stack([p[0] for p in parts]))
-    counts = Pieces(xp.stack([p[1] for p in parts]))
-    return BlockOut((lab, up, lo), (sums, counts, changed, scored))
+    stacked = (
+        None
+        if b.offset is not None
+        else _backend.piece_sums(xp, b.raw, b.weights, lab, k, sum_piece)
+    )
+    if stacked is None:
+        parts = []
+        for s in range(0, n, sum_piece):
+            e = min(n, s + sum_piece)
+            w = None if b.weights is None else b.weights[s:e]
+            rows = b.prepare(_backend.row_slice(xp, b.raw, s, e))
+            parts.append(block_update(xp, rows, w, lab[s:e], k))
+        stacked = (xp.stack([p[0] for p in parts]), xp.stack([p[1] for p in parts]))
+    return BlockOut((lab, up, lo), (Pieces(stacked[0]), Pieces(stacked[1]), changed, scored))
+
+
+def _slack(xp: Namespace, xsq: Array, sc: Scoring) -> Array:
+    # rounding slack of Lloyd's squared-distance scores for each row
+    return float(sc.coef) * (xp.sqrt(xsq) + float(sc.cmax)) ** 2
 
 
 @dataclass
@@ -232,7 +255,10 @@ class HamerlyStep:
             out_specs=specs,
             combine=_fold,
             init=_START,
-            parallel=False,
+            # blocks of compiled passes release the GIL: two threads pay
+            # (1M x 32 x 64 to convergence: 2.9-3.2 s -> 2.4-2.9 s); the
+            # array code's many small operations would mostly wait for it
+            parallel=_backend.has_compiled_loops(data.sxp),
         )
         state.upper = _backend.persist(data.xp, up)
         state.lower = _backend.persist(data.xp, lo)

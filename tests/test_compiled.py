@@ -385,3 +385,57 @@ def test_segment_sum_matches_scipys_one_hot_product(dtype, weighted):
     off, on = _both(lambda: _kernels.segment_sum(xp, X, labels, 7, w))
     assert on.dtype == off.dtype == dtype
     np.testing.assert_array_equal(on, off)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hamerly_bounds_match_the_array_code(dtype):
+    # ``_hamerly._hamerly_block``'s array steps, written out: the compiled
+    # pass gives the same bounds and the same rows to score, bit for bit
+    rng = np.random.default_rng(8)
+    n, k = 4000, 9
+    lab = rng.integers(0, k, n)
+    up = rng.uniform(0.0, 5.0, n).astype(dtype)
+    lo = rng.uniform(0.0, 5.0, n).astype(dtype)
+    lo[:50] = 0.0  # lowered below zero: clipped
+    xsq = rng.uniform(0.0, 50.0, n).astype(dtype)
+    move = rng.uniform(0.0, 0.5, k).astype(dtype)
+    r1 = int(np.argmax(move))
+    m1, m2 = move[r1], np.sort(move)[-2]
+    s_half = rng.uniform(0.5, 5.0, k).astype(dtype)
+    grow, coef, cmax = 1.0 + 4.0 * float(np.finfo(dtype).eps), 1e-3, 3.0
+    s_half[lab[:20]] = up[:20]  # some bounds meet exactly
+
+    up_a = (up + np.take(move, lab)) * grow
+    lo_a = np.maximum(lo - np.where(lab == r1, m2, m1), 0.0)
+    bound = np.maximum(np.take(s_half, lab), lo_a)
+    need_a = up_a * up_a + coef * (np.sqrt(xsq) + cmax) ** 2 >= bound * bound
+    got = _kernels.hamerly_bounds(
+        xp, lab, up, lo, xsq, move, np.asarray(r1), m1, m2, s_half, (grow, coef, cmax)
+    )
+    assert got is not None
+    assert 0 < int(need_a.sum()) < n
+    for a_on, a_off in zip(got, (up_a, lo_a, need_a), strict=True):
+        assert a_on.dtype == a_off.dtype
+        np.testing.assert_array_equal(a_on, a_off)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_piece_sums_are_the_pieces_summed_apart(weighted):
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(1003, 6)).astype(np.float32)
+    labels = rng.integers(0, 5, 1003)
+    w = rng.uniform(0.1, 3.0, 1003).astype(np.float32) if weighted else None
+    got = _kernels.piece_sums(xp, X, w, labels, 5, 250)
+    assert got is not None
+    sums, counts = got
+    assert sums.shape == (5, 5, 6) and counts.shape == (5, 5) and counts.dtype == X.dtype
+    _compiled.force(False)
+    try:
+        for p, s in enumerate(range(0, 1003, 250)):
+            wp = None if w is None else w[s : s + 250]
+            ref = _kernels.segment_sum(xp, X[s : s + 250], labels[s : s + 250], 5, wp)
+            ref_counts = _kernels.segment_count(xp, labels[s : s + 250], 5, wp, X.dtype)
+            np.testing.assert_array_equal(sums[p], ref)
+            np.testing.assert_array_equal(counts[p], ref_counts)
+    finally:
+        _compiled.force(None)

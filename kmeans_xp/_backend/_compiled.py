@@ -44,11 +44,13 @@ __all__ = [
     "column_sq_devs",
     "column_sums",
     "expand",
+    "hamerly_bounds",
     "lloyd_rows",
     "lower_closest",
     "max_row_sq_norm",
     "nearest_rows",
     "nearest_two",
+    "piece_sums",
     "row_sq_norms",
     "segment_sum",
     "within_reach",
@@ -429,6 +431,74 @@ def _gain_kernel() -> tuple[Any, Any, Any]:
 
 
 @functools.cache
+def _bounds_kernel() -> Any:
+    numba = _numba()
+    jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+
+    @jit
+    def hamerly_bounds(
+        lab: Any,
+        up: Any,
+        lo: Any,
+        xsq: Any,
+        move: Any,
+        r1: int,
+        m1: Any,
+        m2: Any,
+        s_half: Any,
+        scalars: Any,
+        up_out: Any,
+        lo_out: Any,
+        need: Any,
+    ) -> None:
+        # the array code's steps, each rounded as NumPy rounds it in the
+        # rows' dtype (``maximum(x, y)``: x where x > y or x is NaN, else y)
+        grow, coef, cmax = scalars[0], scalars[1], scalars[2]
+        zero = up.dtype.type(0)
+        for i in range(lab.shape[0]):
+            j = lab[i]
+            u = (up[i] + move[j]) * grow
+            v = lo[i] - (m2 if j == r1 else m1)
+            v = v if (v > zero or v != v) else zero
+            h = s_half[j]
+            b = h if (h > v or h != h) else v
+            r = np.sqrt(xsq[i]) + cmax
+            up_out[i] = u
+            lo_out[i] = v
+            need[i] = u * u + coef * (r * r) >= b * b
+
+    return hamerly_bounds
+
+
+def hamerly_bounds(
+    lab: np.ndarray,
+    up: np.ndarray,
+    lo: np.ndarray,
+    xsq: np.ndarray,
+    move: np.ndarray,
+    r1: int,
+    m1: Any,
+    m2: Any,
+    s_half: np.ndarray,
+    grow: float,
+    coef: float,
+    cmax: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hamerly's bounds after the centers moved, and the rows they no longer
+    settle, in one pass: what ``_hamerly._hamerly_block`` computes with
+    arrays (every array of one float dtype; the scalars taken in it)."""
+    t = up.dtype.type
+    up_out = np.empty_like(up)
+    lo_out = np.empty_like(lo)
+    need = np.empty(lab.shape[0], dtype=np.bool_)
+    scalars = np.array([grow, coef, cmax], dtype=up.dtype)
+    _bounds_kernel()(
+        lab, up, lo, xsq, move, int(r1), t(m1), t(m2), s_half, scalars, up_out, lo_out, need
+    )
+    return up_out, lo_out, need
+
+
+@functools.cache
 def _expand_kernel() -> Any:
     numba = _numba()
     jit = numba.njit(nogil=True, cache=True, boundscheck=False)
@@ -587,6 +657,26 @@ def lloyd_rows(
             counts,
         )
     return labels, sums, counts.astype(Xb.dtype), int(changed)
+
+
+def piece_sums(
+    X: np.ndarray, w: np.ndarray | None, labels: np.ndarray, k: int, piece: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``segment_sum`` and the weight totals of each ``piece`` consecutive
+    rows apart, stacked: (pieces, k, d) in X's dtype and (pieces, k), the
+    totals counted in float64 and given in X's dtype (as ``np.bincount``)."""
+    accumulate = _kernels()[1]
+    m, d = X.shape
+    count = max(1, -(-m // piece))
+    sums = np.zeros((count, k, d), dtype=X.dtype)
+    counts = np.zeros((count, k), dtype=np.float64)
+    empty = np.empty(0, dtype=X.dtype)
+    no_old = np.empty(0, dtype=labels.dtype)
+    for p in range(count):
+        s, e = p * piece, min(m, (p + 1) * piece)
+        wp = empty if w is None else w[s:e]
+        accumulate(X[s:e], wp, labels[s:e], no_old, sums[p], counts[p])
+    return sums, counts.astype(X.dtype)
 
 
 def segment_sum(X: np.ndarray, w: np.ndarray | None, labels: np.ndarray, k: int) -> np.ndarray:

@@ -29,6 +29,8 @@ __all__ = [
     "column_sq_devs",
     "column_sums",
     "expand_rows",
+    "hamerly_bounds",
+    "has_compiled_loops",
     "lloyd_chunk",
     "lloyd_in_place",
     "lower_closest",
@@ -38,6 +40,7 @@ __all__ = [
     "nearest_center",
     "nearest_two",
     "nonzero_rows",
+    "piece_sums",
     "product_terms",
     "row_slice",
     "row_sq_norms",
@@ -418,6 +421,12 @@ def candidate_gains(xp: Any, Xb: Any, a: Any, Ct: Any, csq: Any) -> Any:
     return xp.maximum(G, 0.0)
 
 
+def has_compiled_loops(xp: Any) -> bool:
+    """Whether the compiled loops serve this namespace's chunks (NumPy with
+    Numba): the blocks then spend their time outside the GIL."""
+    return is_numpy_namespace(xp) and _compiled.available()
+
+
 def expand_rows(xp: Any, mask: Any, values: Any, old: Any) -> Any | None:
     """``old`` (1-D) with the entries where ``mask`` is set replaced, in
     order, by those of ``values`` (which may have more), in one compiled
@@ -433,6 +442,48 @@ def expand_rows(xp: Any, mask: Any, values: Any, old: Any) -> Any | None:
             return None
         old = np.full(mask.shape[0], old[0], dtype=old.dtype)  # as ``where`` broadcasts it
     return _compiled.expand(mask, values, old)
+
+
+def hamerly_bounds(
+    xp: Any,
+    lab: Any,
+    up: Any,
+    lo: Any,
+    xsq: Any,
+    move: Any,
+    r1: Any,
+    m1: Any,
+    m2: Any,
+    s_half: Any,
+    scalars: tuple[float, float, float],
+) -> tuple[Any, Any, Any] | None:
+    """Hamerly's bounds after the centers moved, and the rows to score, in
+    one compiled pass on NumPy (``scalars``: grow, coef, cmax); None where
+    there is no such loop (the caller's array code runs)."""
+    if not (is_numpy_namespace(xp) and _compiled.available()):
+        return None
+    arrays = (up, lo, xsq, move, s_half)
+    if not all(isinstance(a, np.ndarray) for a in (lab, *arrays)):
+        return None
+    if len({a.dtype for a in arrays}) != 1 or up.dtype not in (np.float32, np.float64):
+        return None
+    grow, coef, cmax = scalars
+    return _compiled.hamerly_bounds(
+        lab, up, lo, xsq, move, int(r1), m1, m2, s_half, grow, coef, cmax
+    )
+
+
+def piece_sums(xp: Any, X: Any, w: Any, labels: Any, k: int, piece: int) -> tuple[Any, Any] | None:
+    """Per-cluster sums and weight totals of each ``piece`` consecutive rows
+    apart, stacked ((pieces, k, d), (pieces, k)), in one compiled call on
+    NumPy: ``segment_sum`` and ``segment_count`` piece by piece, the same
+    bits. None where there is no such loop."""
+    if not (is_numpy_namespace(xp) and _compiled.available()) or is_sparse(X):
+        return None
+    views = _compiled_views(xp, X, w, labels)
+    if views is None or (w is not None and w.dtype != X.dtype):
+        return None
+    return _compiled.piece_sums(X, w, labels, k, piece)
 
 
 def within_reach(xp: Any, reach: Any, owner: Any, closest: Any) -> Any:
