@@ -126,6 +126,16 @@ def test_bench_pp_quality_quick(tmp_path: Path) -> None:
     assert len(data["rows"]) == 2
 
 
+@pytest.mark.slow  # k-means++ and fits to convergence on both sides (seconds)
+def test_bench_seeding_small(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    cmd = [str(BENCH / "bench_seeding.py"), "--shapes", "3000x4x8", "--repeat", "1"]
+    proc = _run(cmd, tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    line = proc.stdout.strip().splitlines()[-1]
+    assert line.startswith("3000x4x8: k-means++") and "hamerly" in line, line
+
+
 @pytest.mark.slow  # a fresh interpreter importing every GPU library's CPU build
 def test_bench_gpu_skips_cleanly_without_gpu(tmp_path: Path) -> None:
     """The GPU script exits 0 and says what it skipped on a machine without CUDA."""
