@@ -28,6 +28,7 @@ from ._assign import (
     Block,
     BlockOut,
     Data,
+    Geometry,
     OutSpec,
     PassResult,
     Scoring,
@@ -174,12 +175,10 @@ def _hamerly_block(
             lab = expand(xp, need, xp.astype(a, lab.dtype), lab)
             up = expand(xp, need, u_new, up)
             lo = expand(xp, need, l_new, lo)
-    # per-cluster sums piece by piece, over Lloyd's chunks (the same bits)
-    stacked = (
-        None
-        if b.offset is not None
-        else _backend.piece_sums(xp, b.raw, b.weights, lab, k, sum_piece)
-    )
+    # per-cluster sums piece by piece, over Lloyd's chunks (the same bits);
+    # rows used as stored (not shifted, not scaled) in one compiled call
+    as_stored = b.offset is None and b.geometry is Geometry.EUCLIDEAN
+    stacked = _backend.piece_sums(xp, b.raw, b.weights, lab, k, sum_piece) if as_stored else None
     if stacked is None:
         parts = []
         for s in range(0, n, sum_piece):
