@@ -213,6 +213,8 @@ class HamerlyStep:
     # checked against its bounds, and the rows scored in full are scored one
     # chunk's worth at a time, so the memory budget holds.
     BLOCK_CHUNKS = 8
+    # blocks a pass needs before they run on the thread pool
+    PARALLEL_BLOCKS = 16
 
     def __init__(self, data: Data) -> None:
         # rows scored in full are gathered (copied) a chunk's worth at a time;
@@ -223,6 +225,13 @@ class HamerlyStep:
         max_row_norm(data)  # on Lloyd's chunks: kept by the copy below
         self.data = replace(data, chunk=self.sum_piece * blocks)
         self.state = HamerlyState(xsq=row_sq_norms(data))
+        # blocks of compiled passes release the GIL: two threads pay (1M x 32
+        # x 64 to convergence: 2.9-3.2 s -> 2.4-2.9 s); the array code's many
+        # small operations would mostly wait for it. Only with many blocks:
+        # each thread's block in flight holds temporaries of its rows, which
+        # on a few blocks broke the 0.5 x X memory bound (0.52 x X at 200k x 32)
+        many = -(-data.n // self.data.chunk) >= self.PARALLEL_BLOCKS
+        self.parallel = many and _backend.has_compiled_loops(data.sxp)
 
     def __call__(self, centers: Array, labels_old: Array | None) -> PassResult:
         data, sxp, state = self.data, self.data.sxp, self.state
@@ -254,10 +263,7 @@ class HamerlyStep:
             out_specs=specs,
             combine=_fold,
             init=_START,
-            # blocks of compiled passes release the GIL: two threads pay
-            # (1M x 32 x 64 to convergence: 2.9-3.2 s -> 2.4-2.9 s); the
-            # array code's many small operations would mostly wait for it
-            parallel=_backend.has_compiled_loops(data.sxp),
+            parallel=self.parallel,
         )
         state.upper = _backend.persist(data.xp, up)
         state.lower = _backend.persist(data.xp, lo)

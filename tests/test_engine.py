@@ -128,6 +128,33 @@ def test_kmeans_plusplus_chunks_of_rows_read_in_place(compiled):
     assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
 
 
+def test_hamerly_on_the_thread_pool_keeps_the_memory_bound():
+    """Hamerly's blocks run on the thread pool only when a pass has many of
+    them (each thread's block in flight holds temporaries of its rows); then
+    the peak stays <= 0.5 x X + O(k d), shifted rows included."""
+    pytest.importorskip("numba")
+    import array_api_compat.numpy as xp
+
+    from kmeans_xp._hamerly import HamerlyStep
+
+    n, d, k = 200_000, 32, 64
+    X = (np.random.default_rng(0).normal(size=(n, d)) + 5.0).astype(np.float32)
+    budget = 2**19  # smaller chunks: enough blocks for the pool
+    data = KMeans(k, chunk_bytes=budget)._make_data(xp, X, None, "cpu", X.mean(axis=0), k)
+    assert HamerlyStep(data).parallel
+    default = KMeans(k)._make_data(xp, X, None, "cpu", X.mean(axis=0), k)
+    assert not HamerlyStep(default).parallel  # 200k rows: a few blocks, one thread
+    est = KMeans(k, init=X[:k].copy(), max_iter=3, algorithm="hamerly", chunk_bytes=budget)
+    KMeans(k, init=X[:k].copy(), max_iter=1, algorithm="hamerly").fit(X[: 4 * k])
+    tracemalloc.start()
+    try:
+        est.fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
+
+
 @pytest.mark.slow
 def test_peak_memory_at_large_k():
     n, d, k = 100_000, 32, 512
