@@ -51,6 +51,14 @@ def _tie(X, C):
     return (d + 2) * float(np.finfo(X.dtype).eps) * cmax * (xmax + cmax)
 
 
+def _scoring_case(dtype, scale, d, k):
+    # a hard case with what the scoring kernels take: X, C, C^T, half the
+    # centers' squared norms, and the near-tie bound times ``scale``
+    X, C = _hard_case(dtype, np.random.default_rng(0), d=d, k=k)
+    half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
+    return X, C, np.ascontiguousarray(C.T), half, scale * _tie(X, C)
+
+
 # (d, k): best two kept along the rows of (k, rows) products (d <= COLUMNS_MAX_D),
 # or over each row's k scores
 SHAPES = [(3, 9), (2, 200), (1, 2), (_compiled.COLUMNS_MAX_D + 1, 5), (260, 12)]
@@ -64,11 +72,7 @@ def test_shapes_cover_both_ways_of_scoring():
 @pytest.mark.parametrize("scale", [1.0, 1e3])
 @pytest.mark.parametrize(("d", "k"), SHAPES)
 def test_nearest_center_matches_array_code(dtype, scale, d, k):
-    rng = np.random.default_rng(0)
-    X, C = _hard_case(dtype, rng, d=d, k=k)
-    tie = scale * _tie(X, C)
-    Ct = np.ascontiguousarray(C.T)
-    half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
+    X, C, Ct, half, tie = _scoring_case(dtype, scale, d, k)
     off, on = _both(lambda: _kernels.nearest_center(xp, X, C, Ct, half, tie=tie))
     assert on.dtype == off.dtype
     np.testing.assert_array_equal(on, off)
@@ -328,11 +332,7 @@ def test_nearest_two_matches_array_code(dtype, scale, d, k):
     # scores from products taken center by center (other bits), both ways
     # bounds that Hamerly can use: the label's exact score at most the first
     # (up to the products' rounding), every other center's at least the second
-    rng = np.random.default_rng(0)
-    X, C = _hard_case(dtype, rng, d=d, k=k)
-    tie = scale * _tie(X, C)
-    Ct = np.ascontiguousarray(C.T)
-    half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
+    X, C, Ct, half, tie = _scoring_case(dtype, scale, d, k)
     off, on = _both(lambda: _kernels.nearest_two(xp, X, C, Ct, half, tie=tie))
     np.testing.assert_array_equal(on[0], off[0])
     exact = half.astype(np.float64)[:, None] - C.astype(np.float64) @ X.astype(np.float64).T

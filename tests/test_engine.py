@@ -30,6 +30,16 @@ def _estimator(name: str, **kw):
 _SLOW = pytest.mark.slow
 
 
+def _traced_peak(fn) -> int:
+    """Peak traced memory (bytes) while ``fn()`` runs."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize(
     ("name", "given_init"),
     [
@@ -55,12 +65,7 @@ def test_peak_memory_of_a_fit_is_under_half_of_x(name, given_init):
     # loading (or compiling) the compiled loops once per process is not
     # memory of the fit: a small fit first
     _estimator(name, n_clusters=k, max_iter=1, **kw).fit(X[: 4 * k])
-    tracemalloc.start()
-    try:
-        est.fit(X)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = _traced_peak(lambda: est.fit(X))
     assert peak <= allowance, f"peak {peak / X.nbytes:.3f} x X"
 
 
@@ -82,12 +87,7 @@ def test_lloyd_chunks_of_rows_read_in_place():
     shifted = KMeans(k)._make_data(xp, X, None, "cpu", X.mean(axis=0), k)
     assert shifted.for_lloyd().chunk == shifted.chunk  # rows copied: as budgeted
     KMeans(k, init=X[:k].copy(), max_iter=1).fit(X[: 4 * k])  # compiled loops loaded
-    tracemalloc.start()
-    try:
-        KMeans(k, init=X[:k].copy(), max_iter=3, algorithm="lloyd").fit(X)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = _traced_peak(lambda: KMeans(k, init=X[:k].copy(), max_iter=3, algorithm="lloyd").fit(X))
     assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
 
 
@@ -117,12 +117,7 @@ def test_kmeans_plusplus_chunks_of_rows_read_in_place(compiled):
     _compiled.force(compiled)
     try:
         kmeans_plusplus(data, k, np.random.RandomState(0))  # compiled loops loaded
-        tracemalloc.start()
-        try:
-            kmeans_plusplus(data, k, np.random.RandomState(0))
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        peak = _traced_peak(lambda: kmeans_plusplus(data, k, np.random.RandomState(0)))
     finally:
         _compiled.force(None)
     assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
@@ -146,12 +141,7 @@ def test_hamerly_on_the_thread_pool_keeps_the_memory_bound():
     assert not HamerlyStep(default).parallel  # 200k rows: a few blocks, one thread
     est = KMeans(k, init=X[:k].copy(), max_iter=3, algorithm="hamerly", chunk_bytes=budget)
     KMeans(k, init=X[:k].copy(), max_iter=1, algorithm="hamerly").fit(X[: 4 * k])
-    tracemalloc.start()
-    try:
-        est.fit(X)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = _traced_peak(lambda: est.fit(X))
     assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
 
 
@@ -160,12 +150,7 @@ def test_peak_memory_at_large_k():
     n, d, k = 100_000, 32, 512
     X = np.random.default_rng(1).normal(size=(n, d)).astype(np.float32)
     KMeans(k, init=X[:k].copy(), max_iter=1).fit(X[: 4 * k])  # compiled loops loaded
-    tracemalloc.start()
-    try:
-        KMeans(k, init=X[:k].copy(), max_iter=2).fit(X)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = _traced_peak(lambda: KMeans(k, init=X[:k].copy(), max_iter=2).fit(X))
     assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
 
 

@@ -148,49 +148,16 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
         return changed
 
     @jit
-    def settle_columns(P: Any, X: Any, C: Any, half: Any, tie: Any, out: Any) -> None:
-        # ``settle`` for products stored center by center, P = C @ X.T (k, m):
-        # each row's best two scores ``h - x.c`` kept along the rows, one
-        # center at a time (a vectorised loop: min/max and a select, no
-        # branch), first index among equal scores; a near tie is settled as
-        # in ``settle`` from the same computed scores.
-        k, m = P.shape
-        best = np.empty(m, dtype=P.dtype)
-        second = np.empty(m, dtype=P.dtype)
-        a = np.zeros(m, dtype=np.int32)
-        h0 = half[0]
-        for i in range(m):
-            best[i] = h0 - P[0, i]
-            second[i] = np.inf
-        for j in range(1, k):
-            hj = half[j]
-            jj = np.int32(j)
-            for i in range(m):
-                v = hj - P[j, i]
-                b = best[i]
-                second[i] = min(second[i], max(v, b))
-                best[i] = min(v, b)
-                a[i] = jj if v < b else a[i]
-        for i in range(m):
-            lab = a[i]
-            thr = best[i] + tie
-            if k > 1 and second[i] <= thr:
-                low = np.inf
-                for j in range(k):
-                    if half[j] - P[j, i] <= thr or j == a[i]:
-                        v64 = exact_score(X, i, C, j, half)
-                        if v64 < low:
-                            low = v64
-                            lab = j
-            out[i] = lab
-
-    @jit
     def settle_two(
         P: Any, X: Any, C: Any, half: Any, tie: Any, out: Any, best: Any, second: Any
     ) -> None:
-        # ``settle_columns`` that also keeps each row's best two computed
-        # scores; where a near tie goes to another center than the first
-        # best, (the compared bound, the first best) as ``nearest_two``
+        # ``settle`` for products stored center by center, P = C @ X.T (k, m):
+        # each row's best two scores ``h - x.c`` kept along the rows (into
+        # ``best``, ``second``), one center at a time (a vectorised loop:
+        # min/max and a select, no branch), first index among equal scores;
+        # a near tie is settled as in ``settle`` from the same computed
+        # scores, and where it goes to another center than the first best,
+        # (the compared bound, the first best) kept, as ``nearest_two``
         k, m = P.shape
         a = np.zeros(m, dtype=np.int32)
         h0 = half[0]
@@ -221,6 +188,14 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
                     second[i] = best[i]
                     best[i] = thr
             out[i] = lab
+
+    @jit
+    def settle_columns(P: Any, X: Any, C: Any, half: Any, tie: Any, out: Any) -> None:
+        # ``settle_two`` for the labels alone
+        m = P.shape[1]
+        best = np.empty(m, dtype=P.dtype)
+        second = np.empty(m, dtype=P.dtype)
+        settle_two(P, X, C, half, tie, out, best, second)
 
     return settle, accumulate, settle_columns, settle_two
 

@@ -431,7 +431,7 @@ def expand_rows(xp: Any, mask: Any, values: Any, old: Any) -> Any | None:
     """``old`` (1-D) with the entries where ``mask`` is set replaced, in
     order, by those of ``values`` (which may have more), in one compiled
     pass on NumPy; None where there is no such loop (the caller gathers)."""
-    if not (is_numpy_namespace(xp) and _compiled.available()):
+    if not has_compiled_loops(xp):
         return None
     if not all(isinstance(a, np.ndarray) and a.ndim == 1 for a in (mask, values, old)):
         return None
@@ -460,7 +460,7 @@ def hamerly_bounds(
     """Hamerly's bounds after the centers moved, and the rows to score, in
     one compiled pass on NumPy (``scalars``: grow, coef, cmax); None where
     there is no such loop (the caller's array code runs)."""
-    if not (is_numpy_namespace(xp) and _compiled.available()):
+    if not has_compiled_loops(xp):
         return None
     arrays = (up, lo, xsq, move, s_half)
     if not all(isinstance(a, np.ndarray) for a in (lab, *arrays)):
@@ -478,7 +478,7 @@ def piece_sums(xp: Any, X: Any, w: Any, labels: Any, k: int, piece: int) -> tupl
     apart, stacked ((pieces, k, d), (pieces, k)), in one compiled call on
     NumPy: ``segment_sum`` and ``segment_count`` piece by piece, the same
     bits. None where there is no such loop."""
-    if not (is_numpy_namespace(xp) and _compiled.available()) or is_sparse(X):
+    if not has_compiled_loops(xp) or is_sparse(X):
         return None
     views = _compiled_views(xp, X, w, labels)
     if views is None or (w is not None and w.dtype != X.dtype):
