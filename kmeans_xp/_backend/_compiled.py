@@ -82,6 +82,11 @@ def available() -> bool:
     return _numba() is not None
 
 
+# rows a compiled loop takes at a time where it keeps each row's best two
+# scores: its buffers stay in the first-level cache
+STRIP = 256
+
+
 @functools.cache
 def _kernels() -> tuple[Any, Any, Any, Any]:
     numba = _numba()
@@ -125,79 +130,166 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
             out[i] = a
 
     @jit
-    def accumulate(X: Any, w: Any, labels: Any, old: Any, sums: Any, counts: Any) -> int:
+    def add_rows(X: Any, w: Any, labels: Any, old: Any, sums: Any, counts: Any, lanes: Any) -> int:
         # per-cluster sums (data dtype, sample order) and weights (float64),
-        # and how many labels differ from ``old`` (empty ``old``: all)
+        # and how many labels differ from ``old`` (empty ``old``: all).
+        # Unweighted, the counts are integers: counted as such in the four
+        # rows of ``lanes`` (no chain of float adds through memory), for the
+        # caller to add once (``add_lanes``): the same float64 values as
+        # adding 1.0 row after row
         m, d = X.shape
-        weighted = w.shape[0] == m
-        compare = old.shape[0] == m
-        changed = 0 if compare else m
-        for i in range(m):
-            lab = labels[i]
-            if compare and old[i] != lab:
-                changed += 1
-            if weighted:
+        changed = 0
+        if old.shape[0] == m:
+            for i in range(m):
+                changed += old[i] != labels[i]
+        else:
+            changed = m
+        if w.shape[0] == m:
+            for i in range(m):
+                lab = labels[i]
                 wi = w[i]
                 for t in range(d):
                     sums[lab, t] += wi * X[i, t]
                 counts[lab] += np.float64(wi)
-            else:
+        else:
+            for i in range(m):
+                lab = labels[i]
                 for t in range(d):
                     sums[lab, t] += X[i, t]
-                counts[lab] += 1.0
+                lanes[i & 3, lab] += 1
         return changed
+
+    @jit
+    def add_lanes(lanes: Any, counts: Any) -> None:
+        for j in range(counts.shape[0]):
+            counts[j] += np.float64(lanes[0, j] + lanes[1, j] + lanes[2, j] + lanes[3, j])
+
+    @jit
+    def accumulate(X: Any, w: Any, labels: Any, old: Any, sums: Any, counts: Any) -> int:
+        lanes = np.zeros((4, sums.shape[0]), dtype=np.int64)
+        changed = add_rows(X, w, labels, old, sums, counts, lanes)
+        add_lanes(lanes, counts)
+        return changed
+
+    @jit
+    def strip_best_two(P: Any, s0: int, n: int, half: Any, bb: Any, ss: Any, aa: Any) -> Any:
+        # the best two scores ``h - P[j, i]`` of the rows s0 .. s0+n (n <=
+        # STRIP) and the first index of the best, one center at a time in a
+        # vectorised loop along the rows. Each center's loop writes to the
+        # other row of the (2, STRIP) buffers: a select stored back in place
+        # becomes a masked store, which some CPUs (AMD's) run far slower.
+        h0 = half[0]
+        p0 = P[0, s0 : s0 + n]
+        b_in, s_in, a_in = bb[0], ss[0], aa[0]
+        b_out, s_out, a_out = bb[1], ss[1], aa[1]
+        for i in range(n):
+            b_in[i] = h0 - p0[i]
+            s_in[i] = np.inf
+            a_in[i] = 0
+        for j in range(1, P.shape[0]):
+            hj = half[j]
+            jj = np.int32(j)
+            pj = P[j, s0 : s0 + n]
+            for i in range(n):
+                v = hj - pj[i]
+                b = b_in[i]
+                s_out[i] = min(s_in[i], max(v, b))
+                b_out[i] = min(v, b)
+                a_out[i] = jj if v < b else a_in[i]
+            b_in, b_out = b_out, b_in
+            s_in, s_out = s_out, s_in
+            a_in, a_out = a_out, a_in
+        return b_in, s_in, a_in
+
+    @jit
+    def settle_near(P: Any, X: Any, C: Any, half: Any, thr: Any, r: int, a: int) -> int:
+        # a near tie of row r (computed best ``a``): the label from the
+        # float64 scores of the centers within ``thr`` (and ``a``), first
+        # index among equal values
+        lab = a
+        low = np.inf
+        for j in range(P.shape[0]):
+            if half[j] - P[j, r] <= thr or j == a:
+                v64 = exact_score(X, r, C, j, half)
+                if v64 < low:
+                    low = v64
+                    lab = j
+        return lab
 
     @jit
     def settle_two(
         P: Any, X: Any, C: Any, half: Any, tie: Any, out: Any, best: Any, second: Any
     ) -> None:
         # ``settle`` for products stored center by center, P = C @ X.T (k, m):
-        # each row's best two scores ``h - x.c`` kept along the rows (into
-        # ``best``, ``second``), one center at a time (a vectorised loop:
-        # min/max and a select, no branch), first index among equal scores;
-        # a near tie is settled as in ``settle`` from the same computed
-        # scores, and where it goes to another center than the first best,
-        # (the compared bound, the first best) kept, as ``nearest_two``
-        k, m = P.shape
-        a = np.zeros(m, dtype=np.int32)
-        h0 = half[0]
-        for i in range(m):
-            best[i] = h0 - P[0, i]
-            second[i] = np.inf
-        for j in range(1, k):
-            hj = half[j]
-            jj = np.int32(j)
-            for i in range(m):
-                v = hj - P[j, i]
-                b = best[i]
-                second[i] = min(second[i], max(v, b))
-                best[i] = min(v, b)
-                a[i] = jj if v < b else a[i]
-        for i in range(m):
-            lab = a[i]
-            thr = best[i] + tie
-            if second[i] <= thr:
-                low = np.inf
-                for j in range(k):
-                    if half[j] - P[j, i] <= thr or j == a[i]:
-                        v64 = exact_score(X, i, C, j, half)
-                        if v64 < low:
-                            low = v64
-                            lab = j
+        # each row's best two scores ``h - x.c`` (into ``best``, ``second``),
+        # first index among equal scores, STRIP rows at a time; a near tie
+        # (the rows are noted, without a branch, and settled after the
+        # strip) is settled as in ``settle`` from the same computed scores,
+        # and where it goes to another center than the first best, (the
+        # compared bound, the first best) kept, as ``nearest_two``
+        m = P.shape[1]
+        bb = np.empty((2, STRIP), dtype=P.dtype)
+        ss = np.empty((2, STRIP), dtype=P.dtype)
+        aa = np.empty((2, STRIP), dtype=np.int32)
+        near = np.empty(STRIP, dtype=np.int64)
+        for s0 in range(0, m, STRIP):
+            n = min(STRIP, m - s0)
+            b, s, a = strip_best_two(P, s0, n, half, bb, ss, aa)
+            count = 0
+            for i in range(n):
+                bi = b[i]
+                si = s[i]
+                best[s0 + i] = bi
+                second[s0 + i] = si
+                out[s0 + i] = a[i]
+                near[count] = i
+                count += si <= bi + tie
+            for q in range(count):
+                i = near[q]
+                thr = b[i] + tie
+                lab = settle_near(P, X, C, half, thr, s0 + i, a[i])
                 if lab != a[i]:
-                    second[i] = best[i]
-                    best[i] = thr
-            out[i] = lab
+                    second[s0 + i] = b[i]
+                    best[s0 + i] = thr
+                out[s0 + i] = lab
 
     @jit
-    def settle_columns(P: Any, X: Any, C: Any, half: Any, tie: Any, out: Any) -> None:
-        # ``settle_two`` for the labels alone
+    def lloyd_columns(
+        P: Any, X: Any, w: Any, old: Any, C: Any, half: Any, tie: Any, out: Any,
+        sums: Any, counts: Any
+    ) -> int:
+        # a Lloyd pass over rows whose products are stored center by center
+        # (P = C @ X.T): each strip's labels as ``settle_two`` gives them,
+        # then its rows accumulated (``accumulate``) while they are in cache
         m = P.shape[1]
-        best = np.empty(m, dtype=P.dtype)
-        second = np.empty(m, dtype=P.dtype)
-        settle_two(P, X, C, half, tie, out, best, second)
+        bb = np.empty((2, STRIP), dtype=P.dtype)
+        ss = np.empty((2, STRIP), dtype=P.dtype)
+        aa = np.empty((2, STRIP), dtype=np.int32)
+        near = np.empty(STRIP, dtype=np.int64)
+        lanes = np.zeros((4, sums.shape[0]), dtype=np.int64)
+        weighted = w.shape[0] == m
+        compare = old.shape[0] == m
+        changed = 0
+        for s0 in range(0, m, STRIP):
+            n = min(STRIP, m - s0)
+            e = s0 + n
+            b, s, a = strip_best_two(P, s0, n, half, bb, ss, aa)
+            count = 0
+            for i in range(n):
+                out[s0 + i] = a[i]
+                near[count] = i
+                count += s[i] <= b[i] + tie
+            for q in range(count):
+                i = near[q]
+                out[s0 + i] = settle_near(P, X, C, half, b[i] + tie, s0 + i, a[i])
+            changed += add_rows(
+                X[s0:e], w[s0:e] if weighted else w, out[s0:e],
+                old[s0:e] if compare else old, sums, counts, lanes
+            )
+        add_lanes(lanes, counts)
+        return changed
 
-    return settle, accumulate, settle_columns, settle_two
+    return settle, accumulate, lloyd_columns, settle_two
 
 
 def nearest_two(
@@ -580,12 +672,15 @@ def nearest_rows(
 ) -> np.ndarray:
     """``_kernels.nearest_center`` for NumPy arrays, compiled (into ``out``
     when given)."""
-    settle, _, settle_columns, _ = _kernels()
+    settle, _, _, settle_two = _kernels()
+    m = Xb.shape[0]
     if out is None:
-        out = np.empty(Xb.shape[0], dtype=np.int64)
-    if Xb.shape[1] <= COLUMNS_MAX_D and Xb.shape[0]:
+        out = np.empty(m, dtype=np.int64)
+    if Xb.shape[1] <= COLUMNS_MAX_D and m:
         products = np.matmul(centers, Xb.T)
-        settle_columns(products, Xb, centers, half_csq, products.dtype.type(tie), out)
+        best = np.empty(m, dtype=products.dtype)
+        second = np.empty(m, dtype=products.dtype)
+        settle_two(products, Xb, centers, half_csq, products.dtype.type(tie), out, best, second)
         return out
     # (k, d) is small: BLAS is faster on it in C order (60k x 784 x 10: 10 %)
     scores = _scores(Xb, np.ascontiguousarray(centers_t), half_csq)
@@ -608,7 +703,7 @@ def lloyd_rows(
     when None), so that a block's products are still in cache when its labels
     and sums are made: labels, per-cluster sums (data dtype, sample order),
     weights (data dtype) and the number of changed labels."""
-    accumulate = _kernels()[1]
+    _, accumulate, lloyd_columns, _ = _kernels()
     k, d = centers.shape
     m = int(Xb.shape[0])
     labels = np.empty(m, dtype=np.int64)
@@ -619,9 +714,26 @@ def lloyd_rows(
     if d > COLUMNS_MAX_D:
         centers_t = np.ascontiguousarray(centers_t)  # once, not per block
     step = max(1, m if block_rows is None else int(block_rows))
+    step = max(1, -(-m // max(1, -(-m // step))))  # blocks of equal size
     changed = 0
     for s in range(0, m, step):
         e = min(m, s + step)
+        if d <= COLUMNS_MAX_D:
+            # labels and sums in one loop, a strip of rows at a time
+            products = np.matmul(centers, Xb[s:e].T)
+            changed += lloyd_columns(
+                products,
+                Xb[s:e],
+                no_w if w is None else w[s:e],
+                no_old if old is None else old[s:e],
+                centers,
+                half_csq,
+                products.dtype.type(tie),
+                labels[s:e],
+                sums,
+                counts,
+            )
+            continue
         lab = nearest_rows(Xb[s:e], centers, centers_t, half_csq, tie, labels[s:e])
         changed += accumulate(
             Xb[s:e],
