@@ -211,27 +211,27 @@ class HamerlyStep:
 
     # Blocks are this many times the data's chunk: most of a block is only
     # checked against its bounds, and the rows scored in full are scored one
-    # chunk's worth at a time, so the memory budget holds.
+    # chunk's worth at a time, so the memory budget holds. On the thread pool
+    # each thread has a block in flight: blocks are then that many times
+    # smaller, so the peak is the same.
     BLOCK_CHUNKS = 8
-    # blocks a pass needs before they run on the thread pool
-    PARALLEL_BLOCKS = 16
 
     def __init__(self, data: Data) -> None:
         # rows scored in full are gathered (copied) a chunk's worth at a time;
         # the sums follow Lloyd's chunks, and a block is a whole number of them
+        # (so the block size does not change the bits)
         self.piece = data.chunk
         self.sum_piece = data.for_lloyd().chunk
-        blocks = max(1, round(self.BLOCK_CHUNKS * data.chunk / self.sum_piece))
+        # blocks of compiled passes release the GIL: two threads pay (1M x 32
+        # x 64 to convergence: 2.9-3.2 s -> 2.4-2.9 s); the array code's many
+        # small operations would mostly wait for it
+        threads = _backend.host_threads() if _backend.has_compiled_loops(data.sxp) else 1
+        per_block = self.BLOCK_CHUNKS * data.chunk / self.sum_piece / threads
+        blocks = max(1, round(per_block))
         max_row_norm(data)  # on Lloyd's chunks: kept by the copy below
         self.data = replace(data, chunk=self.sum_piece * blocks)
         self.state = HamerlyState(xsq=row_sq_norms(data))
-        # blocks of compiled passes release the GIL: two threads pay (1M x 32
-        # x 64 to convergence: 2.9-3.2 s -> 2.4-2.9 s); the array code's many
-        # small operations would mostly wait for it. Only with many blocks:
-        # each thread's block in flight holds temporaries of its rows, which
-        # on a few blocks broke the 0.5 x X memory bound (0.52 x X at 200k x 32)
-        many = -(-data.n // self.data.chunk) >= self.PARALLEL_BLOCKS
-        self.parallel = many and _backend.has_compiled_loops(data.sxp)
+        self.parallel = threads > 1 and -(-data.n // self.data.chunk) >= 2 * threads
 
     def __call__(self, centers: Array, labels_old: Array | None) -> PassResult:
         data, sxp, state = self.data, self.data.sxp, self.state

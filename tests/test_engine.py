@@ -123,22 +123,23 @@ def test_kmeans_plusplus_chunks_of_rows_read_in_place(compiled):
     assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
 
 
-def test_hamerly_on_the_thread_pool_keeps_the_memory_bound():
-    """Hamerly's blocks run on the thread pool only when a pass has many of
-    them (each thread's block in flight holds temporaries of its rows); then
-    the peak stays <= 0.5 x X + O(k d), shifted rows included."""
+@pytest.mark.parametrize("budget", [2**19, None])
+def test_hamerly_on_the_thread_pool_keeps_the_memory_bound(budget, monkeypatch):
+    """Hamerly's blocks run on the thread pool with each thread's block a
+    thread count's times smaller (each block in flight holds temporaries of
+    its rows); the peak stays <= 0.5 x X + O(k d), shifted rows included,
+    at a small budget (many blocks) and the default one (200k rows: a few)."""
     pytest.importorskip("numba")
     import array_api_compat.numpy as xp
 
     from kmeans_xp._hamerly import HamerlyStep
 
+    monkeypatch.setenv("KMEANS_XP_NUM_THREADS", "2")
     n, d, k = 200_000, 32, 64
     X = (np.random.default_rng(0).normal(size=(n, d)) + 5.0).astype(np.float32)
-    budget = 2**19  # smaller chunks: enough blocks for the pool
     data = KMeans(k, chunk_bytes=budget)._make_data(xp, X, None, "cpu", X.mean(axis=0), k)
-    assert HamerlyStep(data).parallel
-    default = KMeans(k)._make_data(xp, X, None, "cpu", X.mean(axis=0), k)
-    assert not HamerlyStep(default).parallel  # 200k rows: a few blocks, one thread
+    step = HamerlyStep(data)
+    assert step.parallel
     est = KMeans(k, init=X[:k].copy(), max_iter=3, algorithm="hamerly", chunk_bytes=budget)
     KMeans(k, init=X[:k].copy(), max_iter=1, algorithm="hamerly").fit(X[: 4 * k])
     peak = _traced_peak(lambda: est.fit(X))

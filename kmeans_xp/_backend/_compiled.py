@@ -255,8 +255,16 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
 
     @jit
     def lloyd_columns(
-        P: Any, X: Any, w: Any, old: Any, C: Any, half: Any, tie: Any, out: Any,
-        sums: Any, counts: Any
+        P: Any,
+        X: Any,
+        w: Any,
+        old: Any,
+        C: Any,
+        half: Any,
+        tie: Any,
+        out: Any,
+        sums: Any,
+        counts: Any,
     ) -> int:
         # a Lloyd pass over rows whose products are stored center by center
         # (P = C @ X.T): each strip's labels as ``settle_two`` gives them,
@@ -283,8 +291,13 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
                 i = near[q]
                 out[s0 + i] = settle_near(P, X, C, half, b[i] + tie, s0 + i, a[i])
             changed += add_rows(
-                X[s0:e], w[s0:e] if weighted else w, out[s0:e],
-                old[s0:e] if compare else old, sums, counts, lanes
+                X[s0:e],
+                w[s0:e] if weighted else w,
+                out[s0:e],
+                old[s0:e] if compare else old,
+                sums,
+                counts,
+                lanes,
             )
         add_lanes(lanes, counts)
         return changed
