@@ -771,6 +771,7 @@ def test_item9_quoted_and_other_csv_dialects(tmp_path, capsys, text):
         assert f["labels"].shape == (3,)
 
 
+@pytest.mark.slow  # a subprocess of several seconds (the slow set runs in CI)
 def test_item10_closed_pipe_is_quiet(tmp_path):
     X = blobs(60_000, 2, 3, seed=12)  # 60,000 labels: more than a pipe's buffer
     np.save(tmp_path / "x.npy", X)

@@ -144,6 +144,12 @@ def test_hamerly_on_the_thread_pool_keeps_the_memory_bound(budget, monkeypatch):
     KMeans(k, init=X[:k].copy(), max_iter=1, algorithm="hamerly").fit(X[: 4 * k])
     peak = _traced_peak(lambda: est.fit(X))
     assert peak <= 0.5 * X.nbytes + 16 * k * d * 8, f"peak {peak / X.nbytes:.3f} x X"
+    # the block size follows the thread count, the sums Lloyd's chunks: the same bits
+    monkeypatch.setenv("KMEANS_XP_NUM_THREADS", "1")
+    assert not HamerlyStep(data).parallel
+    one = KMeans(k, init=X[:k].copy(), max_iter=3, algorithm="hamerly", chunk_bytes=budget).fit(X)
+    np.testing.assert_array_equal(one.labels_, est.labels_)
+    np.testing.assert_array_equal(one.cluster_centers_, est.cluster_centers_)
 
 
 @pytest.mark.slow

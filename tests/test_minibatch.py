@@ -250,6 +250,7 @@ def test_fit_after_partial_fit_restarts():
     np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
 
 
+@pytest.mark.slow  # a subprocess of several seconds (the slow set runs in CI)
 def test_example_script_streams_a_file(tmp_path):
     path = tmp_path / "demo.npy"
     env = dict(os.environ)

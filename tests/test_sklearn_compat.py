@@ -495,6 +495,7 @@ NO_SKLEARN_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a subprocess of several seconds (the slow set runs in CI)
 def test_core_imports_and_works_without_sklearn():
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
