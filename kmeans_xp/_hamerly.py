@@ -212,9 +212,11 @@ class HamerlyStep:
     # Blocks are this many times the data's chunk: most of a block is only
     # checked against its bounds, and the rows scored in full are scored one
     # chunk's worth at a time, so the memory budget holds. On the thread pool
-    # each thread has a block in flight: blocks are then that many times
-    # smaller, so the peak is the same.
+    # each thread has a block in flight: where a pass has fewer than
+    # PARALLEL_BLOCKS such blocks (X not large against them), they are made
+    # a thread count's times smaller, so the peak stays that of one block.
     BLOCK_CHUNKS = 8
+    PARALLEL_BLOCKS = 16
 
     def __init__(self, data: Data) -> None:
         # rows scored in full are gathered (copied) a chunk's worth at a time;
@@ -226,8 +228,10 @@ class HamerlyStep:
         # x 64 to convergence: 2.9-3.2 s -> 2.4-2.9 s); the array code's many
         # small operations would mostly wait for it
         threads = _backend.host_threads() if _backend.has_compiled_loops(data.sxp) else 1
-        per_block = self.BLOCK_CHUNKS * data.chunk / self.sum_piece / threads
-        blocks = max(1, round(per_block))
+        blocks = max(1, round(self.BLOCK_CHUNKS * data.chunk / self.sum_piece))
+        if threads > 1 and -(-data.n // (self.sum_piece * blocks)) < self.PARALLEL_BLOCKS:
+            # (smaller blocks cost more handing over: only where needed)
+            blocks = max(1, round(blocks / threads))
         max_row_norm(data)  # on Lloyd's chunks: kept by the copy below
         self.data = replace(data, chunk=self.sum_piece * blocks)
         self.state = HamerlyState(xsq=row_sq_norms(data))
