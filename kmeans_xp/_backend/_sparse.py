@@ -101,6 +101,8 @@ def is_torch_sparse(x: Any) -> bool:
 def is_sparse(x: Any) -> bool:
     """Whether ``x`` is sparse samples the engine runs on (scipy.sparse, torch
     sparse, or an engine block of either)."""
+    if type(x) is np.ndarray:  # the common case, asked several times a pass
+        return False
     return isinstance(x, CSRBlock) or is_scipy_sparse(x) or is_torch_sparse(x)
 
 
