@@ -6,8 +6,10 @@ For each shape (float32 blobs, ``_common.make_blobs``): greedy k-means++
 ``random_state=1``, the same indices expected in float64 only), and a fit to
 convergence from the same initial centers (kmeans_xp ``algorithm="hamerly"``
 and ``"lloyd"`` against scikit-learn's Lloyd, default ``tol``). Runs
-interleaved, the fastest of ``--repeat`` kept (wall time). Prints one line a
-shape with the times and the ratios to scikit-learn.
+interleaved, the fastest of ``--repeat`` kept (wall time). With
+``--default-fit``, both libraries' default fit too (``random_state`` 0, 1, ...
+on both sides, median time). Prints one line a shape with the times and the
+ratios to scikit-learn.
 
     python benchmarks/bench_seeding.py                            # all threads
     KMEANS_XP_NUM_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \\
@@ -39,7 +41,33 @@ def _fastest(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]
     return best
 
 
-def _one_shape(shape: str, repeat: int, convergence: bool) -> str:
+def _default_fits(X: Any, k: int, repeat: int) -> str:
+    """Both libraries' default fit (k-means++, n_init "auto", tol 1e-4),
+    ``random_state`` 0 .. repeat-1 on both sides, interleaved: median time and
+    the mean inertia ratio."""
+    import statistics
+
+    from sklearn.cluster import KMeans as SKKMeans
+
+    from kmeans_xp import KMeans
+
+    times: dict[str, list[float]] = {"ours": [], "sklearn": []}
+    inertia: dict[str, list[float]] = {"ours": [], "sklearn": []}
+    for seed in range(repeat):
+        for name, cls in (("ours", KMeans), ("sklearn", SKKMeans)):
+            t0 = time.perf_counter()
+            model = cls(k, random_state=seed).fit(X)
+            times[name].append(time.perf_counter() - t0)
+            inertia[name].append(float(model.inertia_))
+    ours, sk = statistics.median(times["ours"]), statistics.median(times["sklearn"])
+    ratio = statistics.mean(inertia["ours"]) / statistics.mean(inertia["sklearn"])
+    return (
+        f"; default fit {ours:.2f} s vs scikit-learn {sk:.2f} s ({ours / sk:.2f}x,"
+        f" median of seeds 0-{repeat - 1}; mean inertia ratio {ratio:.4f})"
+    )
+
+
+def _one_shape(shape: str, repeat: int, convergence: bool, default_fit: bool) -> str:
     from sklearn.cluster import KMeans as SKKMeans
     from sklearn.cluster import kmeans_plusplus as sk_plusplus
 
@@ -75,6 +103,8 @@ def _one_shape(shape: str, repeat: int, convergence: bool) -> str:
             f" lloyd {conv['lloyd']:.2f} s ({conv['lloyd'] / sk:.2f}x),"
             f" scikit-learn lloyd {sk:.2f} s"
         )
+    if default_fit:
+        line += _default_fits(X, k, repeat)
     return line
 
 
@@ -83,12 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shapes", default=SHAPES, help="comma-separated NxDxK")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--no-convergence", action="store_true", help="the seeding only")
+    p.add_argument(
+        "--default-fit", action="store_true", help="also both default fits, seed by seed"
+    )
     p.add_argument("--out", help="a folder to write the lines to (bench_seeding.txt) as well")
     args = p.parse_args(argv)
     lines = [f"kmeans_xp {C.git_commit()}, {C.cpu_model()}, repeat {args.repeat}, fastest run"]
     print(lines[0], flush=True)
     for shape in args.shapes.split(","):
-        lines.append(_one_shape(shape, args.repeat, not args.no_convergence))
+        lines.append(_one_shape(shape, args.repeat, not args.no_convergence, args.default_fit))
         print(lines[-1], flush=True)
     if args.out:
         os.makedirs(args.out, exist_ok=True)

@@ -129,11 +129,12 @@ def test_bench_pp_quality_quick(tmp_path: Path) -> None:
 @pytest.mark.slow  # k-means++ and fits to convergence on both sides (seconds)
 def test_bench_seeding_small(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
-    cmd = [str(BENCH / "bench_seeding.py"), "--shapes", "3000x4x8", "--repeat", "1"]
-    proc = _run(cmd, tmp_path)
+    shapes = ["--shapes", "3000x4x8", "--repeat", "1", "--default-fit"]
+    proc = _run([str(BENCH / "bench_seeding.py"), *shapes], tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     line = proc.stdout.strip().splitlines()[-1]
     assert line.startswith("3000x4x8: k-means++") and "hamerly" in line, line
+    assert "default fit" in line and "mean inertia ratio" in line, line
 
 
 @pytest.mark.slow  # a fresh interpreter importing every GPU library's CPU build
