@@ -217,41 +217,59 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
         return lab
 
     @jit
+    def strip_buffers(dtype: Any) -> Any:
+        # ``strip_best_two``'s (2, STRIP) buffers and the near ties' rows
+        return (
+            np.empty((2, STRIP), dtype=dtype),
+            np.empty((2, STRIP), dtype=dtype),
+            np.empty((2, STRIP), dtype=np.int32),
+            np.empty(STRIP, dtype=np.int64),
+        )
+
+    @jit
+    def strip_labels(
+        P: Any, X: Any, C: Any, half: Any, tie: Any, s0: int, n: int, bufs: Any, out: Any
+    ) -> Any:
+        # the labels of the rows s0 .. s0+n into ``out``: the computed best,
+        # a near tie (the rows noted without a branch, settled after the
+        # strip) settled as in ``settle``; returns the best two scores, the
+        # computed best and the near ties (their rows in ``bufs[3]``)
+        bb, ss, aa, near = bufs
+        b, s, a = strip_best_two(P, s0, n, half, bb, ss, aa)
+        count = 0
+        for i in range(n):
+            out[s0 + i] = a[i]
+            near[count] = i
+            count += s[i] <= b[i] + tie
+        for q in range(count):
+            i = near[q]
+            out[s0 + i] = settle_near(P, X, C, half, b[i] + tie, s0 + i, a[i])
+        return b, s, a, count
+
+    @jit
     def settle_two(
         P: Any, X: Any, C: Any, half: Any, tie: Any, out: Any, best: Any, second: Any
     ) -> None:
         # ``settle`` for products stored center by center, P = C @ X.T (k, m):
         # each row's best two scores ``h - x.c`` (into ``best``, ``second``),
-        # first index among equal scores, STRIP rows at a time; a near tie
-        # (the rows are noted, without a branch, and settled after the
-        # strip) is settled as in ``settle`` from the same computed scores,
-        # and where it goes to another center than the first best, (the
-        # compared bound, the first best) kept, as ``nearest_two``
+        # first index among equal scores, STRIP rows at a time
+        # (``strip_labels``); where a near tie goes to another center than
+        # the first best, (the compared bound, the first best) kept, as
+        # ``nearest_two``
         m = P.shape[1]
-        bb = np.empty((2, STRIP), dtype=P.dtype)
-        ss = np.empty((2, STRIP), dtype=P.dtype)
-        aa = np.empty((2, STRIP), dtype=np.int32)
-        near = np.empty(STRIP, dtype=np.int64)
+        bufs = strip_buffers(P.dtype)
+        near = bufs[3]
         for s0 in range(0, m, STRIP):
             n = min(STRIP, m - s0)
-            b, s, a = strip_best_two(P, s0, n, half, bb, ss, aa)
-            count = 0
+            b, s, a, count = strip_labels(P, X, C, half, tie, s0, n, bufs, out)
             for i in range(n):
-                bi = b[i]
-                si = s[i]
-                best[s0 + i] = bi
-                second[s0 + i] = si
-                out[s0 + i] = a[i]
-                near[count] = i
-                count += si <= bi + tie
+                best[s0 + i] = b[i]
+                second[s0 + i] = s[i]
             for q in range(count):
                 i = near[q]
-                thr = b[i] + tie
-                lab = settle_near(P, X, C, half, thr, s0 + i, a[i])
-                if lab != a[i]:
+                if out[s0 + i] != a[i]:
                     second[s0 + i] = b[i]
-                    best[s0 + i] = thr
-                out[s0 + i] = lab
+                    best[s0 + i] = b[i] + tie
 
     @jit
     def lloyd_columns(
@@ -267,13 +285,11 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
         counts: Any,
     ) -> int:
         # a Lloyd pass over rows whose products are stored center by center
-        # (P = C @ X.T): each strip's labels as ``settle_two`` gives them,
-        # then its rows accumulated (``accumulate``) while they are in cache
+        # (P = C @ X.T): each strip's labels as ``settle_two`` gives them
+        # (``strip_labels``), then its rows accumulated (``add_rows``) while
+        # they are in cache
         m = P.shape[1]
-        bb = np.empty((2, STRIP), dtype=P.dtype)
-        ss = np.empty((2, STRIP), dtype=P.dtype)
-        aa = np.empty((2, STRIP), dtype=np.int32)
-        near = np.empty(STRIP, dtype=np.int64)
+        bufs = strip_buffers(P.dtype)
         lanes = np.zeros((4, sums.shape[0]), dtype=np.int64)
         weighted = w.shape[0] == m
         compare = old.shape[0] == m
@@ -281,15 +297,7 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
         for s0 in range(0, m, STRIP):
             n = min(STRIP, m - s0)
             e = s0 + n
-            b, s, a = strip_best_two(P, s0, n, half, bb, ss, aa)
-            count = 0
-            for i in range(n):
-                out[s0 + i] = a[i]
-                near[count] = i
-                count += s[i] <= b[i] + tie
-            for q in range(count):
-                i = near[q]
-                out[s0 + i] = settle_near(P, X, C, half, b[i] + tie, s0 + i, a[i])
+            strip_labels(P, X, C, half, tie, s0, n, bufs, out)
             changed += add_rows(
                 X[s0:e],
                 w[s0:e] if weighted else w,
