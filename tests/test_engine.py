@@ -125,10 +125,11 @@ def test_kmeans_plusplus_chunks_of_rows_read_in_place(compiled):
 
 @pytest.mark.parametrize("budget", [2**19, None])
 def test_hamerly_on_the_thread_pool_keeps_the_memory_bound(budget, monkeypatch):
-    """Hamerly's blocks run on the thread pool with each thread's block a
-    thread count's times smaller (each block in flight holds temporaries of
-    its rows); the peak stays <= 0.5 x X + O(k d), shifted rows included,
-    at a small budget (many blocks) and the default one (200k rows: a few)."""
+    """Hamerly's blocks run on the thread pool, each thread's block a thread
+    count's times smaller where a pass has few full blocks (each block in
+    flight holds temporaries of its rows); the peak stays <= 0.5 x X + O(k d),
+    shifted rows included, at a small budget (many full blocks) and the
+    default one (200k rows: a few, made smaller)."""
     pytest.importorskip("numba")
     import array_api_compat.numpy as xp
 
