@@ -602,12 +602,45 @@ def row_sq_norms(data: Data) -> Array:
     return _backend.persist(data.xp, xsq)
 
 
-def _inertia_block(b: Block, centers: Array, geometry: Geometry, scale: float) -> BlockOut:
+def _block_cost(
+    b: Block, lab: Array, centers: Array, geometry: Geometry, scale: float
+) -> tuple[Array, Array]:
+    # a block's weighted cost against the centers of its labels, and sizes
     xp = b.xp
-    lab = b.rows["labels"]
     total = b.weighted_sum(row_costs(xp, b.X, centers, lab, geometry, scale))
     sizes = _backend.segment_count(xp, lab, int(centers.shape[0]), None, b.X.dtype)
-    return BlockOut((), (total, sizes))
+    return total, sizes
+
+
+def _inertia_block(b: Block, centers: Array, geometry: Geometry, scale: float) -> BlockOut:
+    return BlockOut((), _block_cost(b, b.rows["labels"], centers, geometry, scale))
+
+
+def _assign_cost_block(b: Block, sc: Scoring, geometry: Geometry, scale: float) -> BlockOut:
+    lab = block_assign(b.xp, b.X, sc)
+    return BlockOut((lab,), _block_cost(b, lab, sc.centers, geometry, scale))
+
+
+def _cost_scale(data: Data, centers: Array) -> float:
+    # dense Euclidean costs are summed at a power-of-two scale (``pow2_scale``)
+    if data.geometry is Geometry.EUCLIDEAN and not data.sparse:
+        sxp = data.sxp
+        big = max(max_row_norm(data), float(sxp.max(sxp.abs(centers))))
+        return pow2_scale(sxp, data.sdtype, big)
+    return 1.0
+
+
+def _cost_data(data: Data) -> Data:
+    # a row's cost takes a few (rows, d) temporaries besides its scores:
+    # chunks sized for both (the same chunks whether the labels are made in
+    # the pass or given, so the same inertia to the last bit)
+    return data.with_columns(data.chunk_cols + 3 * data.width)
+
+
+def _inertia_value(data: Data, total: Array, sizes: Array, scale: float) -> tuple[float, int]:
+    sxp = data.sxp
+    value = float(total) / (scale * scale) * data.weight_scale
+    return value, int(sxp.sum(sxp.astype(sizes > 0, data.index_dtype)))
 
 
 def inertia_and_sizes(data: Data, centers: Array, labels: Array) -> tuple[float, int]:
@@ -620,18 +653,32 @@ def inertia_and_sizes(data: Data, centers: Array, labels: Array) -> tuple[float,
     rounding of their centers does not underflow to 0 for tiny data, and
     scaling the data by a power of two scales it exactly.
     """
-    sxp = data.sxp
-    scale = 1.0
-    if data.geometry is Geometry.EUCLIDEAN and not data.sparse:
-        big = max(max_row_norm(data), float(sxp.max(sxp.abs(centers))))
-        scale = pow2_scale(sxp, data.sdtype, big)
-    # a row's cost takes a few (rows, d) temporaries: chunks sized for them
-    wide = data.with_columns(3 * data.width)
-    _, (total, sizes) = wide.map(
+    scale = _cost_scale(data, centers)
+    _, (total, sizes) = _cost_data(data).map(
         _inertia_block, {"labels": labels}, (centers, data.geometry, scale)
     )
-    value = float(total) / (scale * scale) * data.weight_scale
-    return value, int(sxp.sum(sxp.astype(sizes > 0, data.index_dtype)))
+    return _inertia_value(data, total, sizes, scale)
+
+
+class Assigned(NamedTuple):
+    """The label of every sample for some centers, and their cost."""
+
+    labels: Array
+    inertia: float
+    n_nonempty: int
+
+
+def assign_with_inertia(data: Data, centers: Array) -> Assigned:
+    """``assign`` and ``inertia_and_sizes`` in one pass over the data (the
+    same labels, the same inertia to the last bit)."""
+    scale = _cost_scale(data, centers)
+    (labels,), (total, sizes) = _cost_data(data).map(
+        _assign_cost_block,
+        None,
+        (scoring(data, centers), data.geometry, scale),
+        out_specs=label_spec(data),
+    )
+    return Assigned(labels, *_inertia_value(data, total, sizes, scale))
 
 
 def _farthest_block(b: Block, centers: Array, m: int, geometry: Geometry) -> BlockOut:

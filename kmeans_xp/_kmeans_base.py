@@ -28,6 +28,7 @@ from ._assign import (
     Data,
     Geometry,
     assign,
+    assign_with_inertia,
     chunk_size_for,
     column_mean_var,
     inertia_and_sizes,
@@ -665,5 +666,5 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
         """
         centers, data = self._predict_data(X, sample_weight, method="score")
         with memory_advice(data, int(centers.shape[0]), self.chunk_bytes):
-            value, _ = inertia_and_sizes(data, centers, assign(data, centers))
+            value = assign_with_inertia(data, centers).inertia
         return -value

@@ -17,7 +17,7 @@ from ._assign import (
     Data,
     Geometry,
     PassResult,
-    assign,
+    assign_with_inertia,
     farthest,
     inertia_and_sizes,
     lloyd_pass,
@@ -241,7 +241,9 @@ def run_lloyd(
             converged = True
             break
         step.moved(centers_prev, centers)
-    if not strict:
-        labels = _backend.persist(data.xp, assign(data, centers))
-    value, n_nonempty = inertia_and_sizes(data, centers, labels)
+    if strict:
+        value, n_nonempty = inertia_and_sizes(data, centers, labels)
+    else:  # the labels of the final centers and their cost, in one pass
+        labels, value, n_nonempty = assign_with_inertia(data, centers)
+        labels = _backend.persist(data.xp, labels)
     return RunResult(labels, value, centers, n_iter, n_nonempty, converged, strict)

@@ -28,11 +28,10 @@ from ._assign import (
     Data,
     Geometry,
     Scoring,
-    assign,
+    assign_with_inertia,
     block_assign,
     block_update,
     column_mean_var,
-    inertia_and_sizes,
     needs_offset,
     prepare_block,
     row_costs,
@@ -438,7 +437,7 @@ class MiniBatchKMeans(BaseKMeans):
                     else self._sub(data, self._init_rows(data, init_size, rs))
                 )
                 centers = self._init_centers(sub, inp.init, k, rs)
-                value, _ = inertia_and_sizes(valid, centers, assign(valid, centers))
+                value = assign_with_inertia(valid, centers).inertia
                 if self.verbose:
                     progress.say(f"{progress.tag()}: held-out inertia {value:.6g}")
                 if best is None or value < best[0]:
@@ -484,8 +483,7 @@ class MiniBatchKMeans(BaseKMeans):
             labels: Array | None = None
             inertia = 0.0
             if self.compute_labels:
-                labels = assign(data, centers)
-                inertia, _ = inertia_and_sizes(data, centers, labels)
+                labels, inertia, _ = assign_with_inertia(data, centers)
 
         self._stream = state
         self._rs = rs
@@ -597,8 +595,7 @@ class MiniBatchKMeans(BaseKMeans):
             labels: Array | None = None
             inertia = 0.0
             if self.compute_labels:
-                labels = assign(data, centers)
-                inertia, _ = inertia_and_sizes(data, centers, labels)
+                labels, inertia, _ = assign_with_inertia(data, centers)
         if first:
             self._offset, self._rs, self._weight_scale = offset, rs, scale
         self._stream = state

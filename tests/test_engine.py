@@ -330,6 +330,38 @@ def test_a_relocation_counts_as_a_change():
     assert run.inertia == pytest.approx(float(d2.min(axis=1).sum()))
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_assign_with_inertia_is_assign_then_inertia(backend, compiled, weighted, monkeypatch):
+    """The final pass of a run (labels of the last centers and their cost in
+    one pass) gives the labels of ``assign`` and the inertia and cluster count
+    of ``inertia_and_sizes`` to the last bit, over several chunks."""
+    from kmeans_xp._assign import assign, assign_with_inertia, inertia_and_sizes
+    from kmeans_xp._backend import _compiled
+
+    if compiled and not _compiled.available():
+        pytest.skip("Numba is not installed")
+    monkeypatch.setattr(_compiled, "_FORCE", compiled)
+    rng = np.random.default_rng(4)
+    X = (rng.normal(size=(900, 5)) + rng.integers(0, 4, size=(900, 1)) * 3.0).astype(np.float32)
+    w = rng.uniform(0.5, 2.0, size=900).astype(np.float32) if weighted else None
+    C = np.concatenate([X[:4], X[:1] + 100.0])  # the last cluster stays empty
+    Xb = backend.asarray(X)
+    wb = None if w is None else backend.asarray(w)
+    data = KMeans(5, chunk_bytes=4096)._make_data(backend.xp, Xb, wb, backend.device, None, 5)
+    assert data.chunk < 900  # several chunks
+    centers = data.sxp.asarray(C)
+    fused = assign_with_inertia(data, centers)
+    labels = assign(data, centers)
+    np.testing.assert_array_equal(to_numpy(fused.labels), to_numpy(labels))
+    assert (fused.inertia, fused.n_nonempty) == inertia_and_sizes(data, centers, labels)
+    assert fused.n_nonempty == 4
+    d2 = ((X[:, None, :].astype(np.float64) - C[None].astype(np.float64)) ** 2).sum(-1)
+    np.testing.assert_array_equal(to_numpy(labels), d2.argmin(axis=1))
+    direct = float((d2.min(axis=1) * (1.0 if w is None else w)).sum())
+    assert fused.inertia == pytest.approx(direct, rel=1e-5)
+
+
 # ----------------------------------------------- fit state belongs to the fit
 def test_minibatch_fit_from_several_threads_equals_a_serial_fit():
     rng = np.random.default_rng(2)
