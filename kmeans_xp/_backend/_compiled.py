@@ -93,18 +93,42 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
     jit = numba.njit(nogil=True, cache=True, boundscheck=False)
 
     @jit
-    def exact_score(X: Any, i: int, C: Any, j: int, half: Any) -> float:
-        # the near-tie rule's score of row i for center j: elementwise in float64
-        dot = 0.0
+    def exact_pair(X: Any, i: int, C: Any, j0: int, j1: int, half: Any) -> Any:
+        # the near-tie rule's scores of row i for centers j0 and j1:
+        # elementwise in float64, each summed in order; two sums in one loop
+        # (independent adds: the loop is not one chain of add latencies)
+        d0 = 0.0
+        d1 = 0.0
         for t in range(X.shape[1]):
-            dot += np.float64(X[i, t]) * np.float64(C[j, t])
-        return np.float64(half[j]) - dot
+            x = np.float64(X[i, t])
+            d0 += x * np.float64(C[j0, t])
+            d1 += x * np.float64(C[j1, t])
+        return np.float64(half[j0]) - d0, np.float64(half[j1]) - d1
+
+    @jit
+    def exact_label(X: Any, i: int, C: Any, half: Any, cand: Any, m: int, a: int) -> int:
+        # the first of the m candidates ``cand`` (ascending) of lowest
+        # float64 score (``a`` if none is below inf), two at a time
+        lab = a
+        low = np.inf
+        for q in range(0, m, 2):
+            j0 = cand[q]
+            j1 = cand[q + 1] if q + 1 < m else j0
+            v0, v1 = exact_pair(X, i, C, j0, j1, half)
+            if v0 < low:
+                low = v0
+                lab = j0
+            if v1 < low:
+                low = v1
+                lab = j1
+        return lab
 
     @jit
     def settle(scores: Any, X: Any, C: Any, half: Any, tie: Any, out: Any) -> None:
         # labels of every row into ``out``: best computed score, near ties exact
-        m, k = scores.shape
-        for i in range(m):
+        rows, k = scores.shape
+        cand = np.empty(k, dtype=np.int64)
+        for i in range(rows):
             a = 0
             best = scores[i, 0]
             second = np.inf
@@ -118,15 +142,12 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
                     second = s
             thr = best + tie
             if k > 1 and second <= thr:
-                lab = a
-                low = np.inf
+                m = 0
                 for j in range(k):
                     if scores[i, j] <= thr or j == a:
-                        v = exact_score(X, i, C, j, half)
-                        if v < low:
-                            low = v
-                            lab = j
-                a = lab
+                        cand[m] = j
+                        m += 1
+                a = exact_label(X, i, C, half, cand, m, a)
             out[i] = a
 
     @jit
@@ -202,28 +223,27 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
         return b_in, s_in, a_in
 
     @jit
-    def settle_near(P: Any, X: Any, C: Any, half: Any, thr: Any, r: int, a: int) -> int:
+    def settle_near(P: Any, X: Any, C: Any, half: Any, thr: Any, r: int, a: int, cand: Any) -> int:
         # a near tie of row r (computed best ``a``): the label from the
         # float64 scores of the centers within ``thr`` (and ``a``), first
         # index among equal values
-        lab = a
-        low = np.inf
+        m = 0
         for j in range(P.shape[0]):
             if half[j] - P[j, r] <= thr or j == a:
-                v64 = exact_score(X, r, C, j, half)
-                if v64 < low:
-                    low = v64
-                    lab = j
-        return lab
+                cand[m] = j
+                m += 1
+        return exact_label(X, r, C, half, cand, m, a)
 
     @jit
-    def strip_buffers(dtype: Any) -> Any:
-        # ``strip_best_two``'s (2, STRIP) buffers and the near ties' rows
+    def strip_buffers(dtype: Any, k: int) -> Any:
+        # ``strip_best_two``'s (2, STRIP) buffers, the near ties' rows and
+        # a near tie's candidates (of k centers)
         return (
             np.empty((2, STRIP), dtype=dtype),
             np.empty((2, STRIP), dtype=dtype),
             np.empty((2, STRIP), dtype=np.int32),
             np.empty(STRIP, dtype=np.int64),
+            np.empty(k, dtype=np.int64),
         )
 
     @jit
@@ -234,7 +254,7 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
         # a near tie (the rows noted without a branch, settled after the
         # strip) settled as in ``settle``; returns the best two scores, the
         # computed best and the near ties (their rows in ``bufs[3]``)
-        bb, ss, aa, near = bufs
+        bb, ss, aa, near, cand = bufs
         b, s, a = strip_best_two(P, s0, n, half, bb, ss, aa)
         count = 0
         for i in range(n):
@@ -243,7 +263,7 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
             count += s[i] <= b[i] + tie
         for q in range(count):
             i = near[q]
-            out[s0 + i] = settle_near(P, X, C, half, b[i] + tie, s0 + i, a[i])
+            out[s0 + i] = settle_near(P, X, C, half, b[i] + tie, s0 + i, a[i], cand)
         return b, s, a, count
 
     @jit
@@ -257,7 +277,7 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
         # the first best, (the compared bound, the first best) kept, as
         # ``nearest_two``
         m = P.shape[1]
-        bufs = strip_buffers(P.dtype)
+        bufs = strip_buffers(P.dtype, P.shape[0])
         near = bufs[3]
         for s0 in range(0, m, STRIP):
             n = min(STRIP, m - s0)
@@ -289,7 +309,7 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
         # (``strip_labels``), then its rows accumulated (``add_rows``) while
         # they are in cache
         m = P.shape[1]
-        bufs = strip_buffers(P.dtype)
+        bufs = strip_buffers(P.dtype, P.shape[0])
         lanes = np.zeros((4, sums.shape[0]), dtype=np.int64)
         weighted = w.shape[0] == m
         compare = old.shape[0] == m
