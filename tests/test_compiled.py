@@ -244,12 +244,12 @@ def test_column_statistics_match_the_array_code(dtype, d):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("d", [1, 5, 8, 13, 64, 127, 128, 129])
+@pytest.mark.parametrize("d", [1, 5, 8, 13, 64, 127, 128, 129, 200, 257, 784, 1031])
 @pytest.mark.parametrize("scale", [1.0, 2.0**-40])
 def test_row_sums_keep_numpys_bits(dtype, d, scale):
     """Squared row norms and each row's squared distance to its center (the
     inertia, the relocation costs) summed as NumPy sums a row: in order below
-    8 terms, pairwise in eight running sums up to 128 (beyond, NumPy's own)."""
+    8 terms, pairwise in eight running sums up to 128, beyond in halves."""
     rng = np.random.default_rng(5)
     X = (rng.standard_normal((2001, d)) * 10.0 ** rng.uniform(-3, 3, (2001, 1))).astype(dtype)
     C = (rng.standard_normal((7, d)) * 100.0).astype(dtype)

@@ -421,9 +421,9 @@ def _statistics() -> tuple[Any, Any, Any, Any]:
     return column_sums, column_sq_devs, column_extremes, max_row_sq_norm
 
 
-# rows of at most this many features are summed here as NumPy sums them
-# (``row_sum``); longer rows NumPy splits recursively, and sums well itself
-ROW_SUM_MAX_D = 128
+# NumPy sums up to this many terms in eight running sums, longer runs in
+# halves (each a multiple of 8 terms long but the last): ``pairwise_sum``
+PAIRWISE_BLOCK = 128
 
 
 @functools.cache
@@ -462,13 +462,23 @@ def _row_kernels() -> tuple[Any, Any]:
         return res
 
     @jit
+    def pairwise_sum(a: Any, s: int, n: int) -> Any:
+        # NumPy's sum of a[s:s+n], any n (its ``pairwise_sum``): ``row_sum``
+        # up to PAIRWISE_BLOCK terms, else the sums of two halves
+        if n <= PAIRWISE_BLOCK:
+            return row_sum(a[s:], n)
+        n2 = n // 2
+        n2 -= n2 % 8
+        return pairwise_sum(a, s, n2) + pairwise_sum(a, s + n2, n - n2)
+
+    @jit
     def row_sq_norms(X: Any, out: Any) -> None:
         m, d = X.shape
         buf = np.empty(d, dtype=X.dtype)
         for i in range(m):
             for t in range(d):
                 buf[t] = X[i, t] * X[i, t]
-            out[i] = row_sum(buf, d)
+            out[i] = pairwise_sum(buf, 0, d)
 
     @jit
     def assigned_sq_dists(X: Any, C: Any, labels: Any, scale: Any, out: Any) -> None:
@@ -484,14 +494,13 @@ def _row_kernels() -> tuple[Any, Any]:
                 if scaled:
                     v = v * scale
                 buf[t] = v * v
-            out[i] = row_sum(buf, d)
+            out[i] = pairwise_sum(buf, 0, d)
 
     return row_sq_norms, assigned_sq_dists
 
 
 def row_sq_norms(X: np.ndarray) -> np.ndarray:
-    """``(X * X).sum(axis=1)`` with NumPy's bits (C-ordered X, at most
-    ``ROW_SUM_MAX_D`` columns)."""
+    """``(X * X).sum(axis=1)`` with NumPy's bits (C-ordered X)."""
     out = np.empty(X.shape[0], dtype=X.dtype)
     _row_kernels()[0](X, out)
     return out
@@ -501,8 +510,7 @@ def assigned_sq_dists(
     X: np.ndarray, centers: np.ndarray, labels: np.ndarray, scale: float
 ) -> np.ndarray:
     """The squared distance of each row of X to its center ``centers[labels]``
-    (both times ``scale``), with NumPy's bits (C-ordered X, at most
-    ``ROW_SUM_MAX_D`` columns)."""
+    (both times ``scale``), with NumPy's bits (C-ordered X)."""
     out = np.empty(X.shape[0], dtype=X.dtype)
     _row_kernels()[1](X, centers, labels, X.dtype.type(scale), out)
     return out

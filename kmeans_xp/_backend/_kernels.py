@@ -729,7 +729,7 @@ def row_sq_norms(xp: Any, X: Any) -> Any:
     if is_sparse(X):
         return _sparse.sparse_row_sq_norms(X)
     views = _compiled_views(xp, X)
-    if views is not None and _short_rows(views[0]):
+    if views is not None and _rows_in_c_order(views[0]):
         assert views[0] is not None
         return _from_host(xp, _compiled.row_sq_norms(views[0]), X)
     return xp.sum(X * X, axis=1)
@@ -741,7 +741,7 @@ def assigned_sq_dists(xp: Any, X: Any, centers: Any, labels: Any, scale: float =
     dtype: one compiled pass for short rows where there is one (the same
     bits), else the array code."""
     views = _compiled_views(xp, X, centers, labels)
-    if views is not None and _short_rows(views[0]):
+    if views is not None and _rows_in_c_order(views[0]):
         Xh, Ch, lh = views
         assert Xh is not None and Ch is not None and lh is not None
         if Ch.dtype == Xh.dtype:
@@ -752,15 +752,10 @@ def assigned_sq_dists(xp: Any, X: Any, centers: Any, labels: Any, scale: float =
     return xp.sum(diff * diff, axis=1)
 
 
-def _short_rows(X: np.ndarray | None) -> bool:
-    """Whether NumPy sums each row of X as ``_compiled`` replicates: C order,
-    at most ``_compiled.ROW_SUM_MAX_D`` columns."""
-    return (
-        X is not None
-        and X.ndim == 2
-        and 0 < X.shape[1] <= _compiled.ROW_SUM_MAX_D
-        and bool(X.flags.c_contiguous)
-    )
+def _rows_in_c_order(X: np.ndarray | None) -> bool:
+    """Whether NumPy sums each row of X as ``_compiled`` replicates: rows of
+    features in C order (a row's values one after the other)."""
+    return X is not None and X.ndim == 2 and X.shape[1] > 0 and bool(X.flags.c_contiguous)
 
 
 def max_row_sq_norm(xp: Any, X: Any) -> Any:
