@@ -229,6 +229,13 @@ class Data:
             self, chunk=int(min(limit, rows)), chunk_cols=int(n_cols), budget_rows=int(rows)
         )
 
+    def shifted(self, offset: Array | None) -> Data:
+        """The same samples shifted by ``offset`` (None: as they are); the
+        largest norm of a shifted sample is found again when needed."""
+        if offset is None:
+            return replace(self, offset=None)
+        return replace(self, offset=offset, xmax=None)
+
     def for_lloyd(self) -> Data:
         """The same data with chunks sized for a Lloyd pass over rows read
         where they are (``_backend.lloyd_in_place``; not shifted, Euclidean):
@@ -367,7 +374,12 @@ def chunk_size_for(
 
 # ---------------------------------------------------------------- statistics
 def _sum_block(b: Block) -> BlockOut:
-    return BlockOut((), (_backend.column_sums(b.xp, b.X),))
+    xp, X = b.xp, b.X
+    return BlockOut((), (_backend.column_sums(xp, X), _backend.max_row_sq_norm(xp, X)))
+
+
+def _sums_and_largest(xp: Namespace, a: tuple[Array, Array], b: tuple[Array, Array]) -> Any:
+    return (a[0] + b[0], xp.maximum(a[1], b[1]))
 
 
 def _sq_dev_block(b: Block, mean: Array) -> BlockOut:
@@ -377,8 +389,11 @@ def _sq_dev_block(b: Block, mean: Array) -> BlockOut:
 def column_mean_var(data: Data) -> tuple[Array, Array]:
     """Per-feature mean and variance (unweighted) of the prepared samples, two
     chunked passes, so no temporary the size of X is made. In the small
-    namespace."""
-    _, (total,) = data.map(_sum_block)
+    namespace. The first pass also finds the largest norm of a sample
+    (``max_row_norm``), kept on ``data``: one pass over X less a fit."""
+    _, (total, sq) = data.map(_sum_block, combine=_sums_and_largest)
+    if data.xmax is None:
+        data.xmax = float(sq) ** 0.5
     mean = total / data.n
     _, (sq,) = data.map(_sq_dev_block, None, (mean,))
     return mean, sq / data.n

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -552,7 +552,7 @@ class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
         # sparse samples are never shifted (``Data.shiftable``)
         if self._geometry is Geometry.EUCLIDEAN and data.shiftable and needs_offset(sxp, mean, var):
             offset = mean
-            data = replace(data, offset=offset)
+            data = data.shifted(offset)
         method = InitMethod.resolve(inp.init, inp.xp)
         progress = Progress(self.verbose, inp.n_init, inp.k)
         given = self._callable_result(data, inp.k)

@@ -355,7 +355,8 @@ class MiniBatchKMeans(BaseKMeans):
         )
         X = _backend.take_rows(xp, data.X, ind)  # sparse rows stay sparse
         w = None if data.weights is None else xp.take(data.weights, ind, axis=0)
-        return replace(data, X=X, weights=w, chunk=min(data.chunk, int(idx.shape[0])))
+        # the subset's own largest norm, found again (``Data.xmax``)
+        return replace(data, X=X, weights=w, chunk=min(data.chunk, int(idx.shape[0])), xmax=None)
 
     def _init_rows(self, data: Data, size: int, rs: np.random.RandomState) -> np.ndarray:
         """Random rows for an initialisation, among the rows of positive weight
@@ -414,7 +415,7 @@ class MiniBatchKMeans(BaseKMeans):
         mean, var = column_mean_var(data)
         tol = float(data.sxp.mean(var)) * float(self.tol)
         offset = mean if data.shiftable and needs_offset(data.sxp, mean, var) else None
-        data = replace(data, offset=offset)
+        data = data.shifted(offset)
         progress = Progress(self.verbose, inp.n_init, k)
         # batches draw rows in proportion to their weight and count each drawn
         # row once (scikit-learn's way): a drawn row is worth the mean weight,
@@ -531,7 +532,7 @@ class MiniBatchKMeans(BaseKMeans):
             data = self._make_data(xp, Xc, w, device, None, k, scale)
             mean, var = column_mean_var(data)
             offset = mean if data.shiftable and needs_offset(data.sxp, mean, var) else None
-            data = replace(data, offset=offset)
+            data = data.shifted(offset)
             init_size = self._init_size(k, n)
             with memory_advice(data, k, self.chunk_bytes), _backend.blas_one_thread:
                 if is_array_init(inp.init):

@@ -362,6 +362,31 @@ def test_assign_with_inertia_is_assign_then_inertia(backend, compiled, weighted,
     assert fused.inertia == pytest.approx(direct, rel=1e-5)
 
 
+def test_column_statistics_pass_finds_the_largest_norm(backend):
+    """The first pass of ``column_mean_var`` also keeps the largest norm of a
+    sample (the bound of every later pass), the value ``max_row_norm`` finds
+    in a pass of its own; shifted samples find theirs again."""
+    from dataclasses import replace
+
+    from kmeans_xp._assign import column_mean_var, max_row_norm
+
+    rng = np.random.default_rng(6)
+    X = (rng.normal(size=(700, 3)) * [1.0, 5.0, 0.1] + 40.0).astype(np.float32)
+    Xb = backend.asarray(X)
+    data = KMeans(4, chunk_bytes=2048)._make_data(backend.xp, Xb, None, backend.device, None, 4)
+    assert data.chunk < 700 and data.xmax is None
+    mean, _ = column_mean_var(data)
+    assert data.xmax == max_row_norm(replace(data, xmax=None))
+    assert data.xmax == pytest.approx(float(np.sqrt((X.astype(np.float64) ** 2).sum(1).max())))
+    shifted = data.shifted(mean)
+    assert shifted.xmax is None
+    centered = X.astype(np.float64) - to_numpy(mean).astype(np.float64)
+    expected = float(np.sqrt((centered**2).sum(1).max()))
+    assert max_row_norm(shifted) == pytest.approx(expected, rel=1e-5)
+    assert max_row_norm(shifted) < 0.5 * data.xmax
+    assert data.shifted(None).xmax == data.xmax
+
+
 # ----------------------------------------------- fit state belongs to the fit
 def test_minibatch_fit_from_several_threads_equals_a_serial_fit():
     rng = np.random.default_rng(2)
