@@ -375,12 +375,15 @@ def _statistics() -> tuple[Any, Any, Any, Any]:
                 out[t] += v * v
 
     @jit
-    def column_extremes(X: Any) -> tuple[Any, Any]:
-        # per column, the largest and the smallest value of finite X (selects,
-        # not ``max``: a loop vectorised along the row)
+    def column_extremes(X: Any) -> tuple[Any, Any, Any]:
+        # per column, the largest and the smallest value (selects, not
+        # ``max``: a loop vectorised along the row), and ``0 * v`` summed: 0
+        # where every value is finite, NaN where one is not (the extremes
+        # pass NaN by: every comparison with it is false)
         m, d = X.shape
         hi = X[0].copy()
         lo = X[0].copy()
+        bad = X[0] * 0
         for i in range(1, m):
             for t in range(d):
                 v = X[i, t]
@@ -388,7 +391,8 @@ def _statistics() -> tuple[Any, Any, Any, Any]:
                 low = lo[t]
                 hi[t] = v if v > h else h
                 lo[t] = v if v < low else low
-        return hi, lo
+                bad[t] += v * 0
+        return hi, lo, bad
 
     @jit
     def max_row_sq_norm(X: Any) -> float:
@@ -690,10 +694,11 @@ def column_sq_devs(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return out
 
 
-def column_extremes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(X.max(axis=0), X.min(axis=0))`` of finite X (with rows), one pass."""
-    hi, lo = _statistics()[2](X)
-    return hi, lo
+def column_extremes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(X.max(axis=0), X.min(axis=0), all finite)`` of X (with rows), one
+    pass; the extremes are NumPy's where X is finite."""
+    hi, lo, bad = _statistics()[2](X)
+    return hi, lo, bool(np.all(bad == 0))
 
 
 def max_row_sq_norm(X: np.ndarray) -> float:

@@ -29,6 +29,7 @@ __all__ = [
     "column_sq_devs",
     "column_sums",
     "expand_rows",
+    "finite_column_extremes",
     "hamerly_bounds",
     "has_compiled_loops",
     "lloyd_chunk",
@@ -804,12 +805,22 @@ def column_extremes(xp: Any, X: Any) -> tuple[Any, Any]:
     """Per column, the largest and the smallest value of dense, finite X with
     rows: one compiled pass where there is one (NumPy's ``max(axis=0)`` on
     few columns is a slow reduction), else ``max`` and ``min``."""
-    views = _compiled_views(xp, X) if X.shape[0] else None
-    if views is not None:
-        assert views[0] is not None
-        hi, lo = _compiled.column_extremes(views[0])
-        return _from_host(xp, hi, X), _from_host(xp, lo, X)
+    both = finite_column_extremes(xp, X)
+    if both is not None:
+        return both[0], both[1]
     return xp.max(X, axis=0), xp.min(X, axis=0)
+
+
+def finite_column_extremes(xp: Any, X: Any) -> tuple[Any, Any, bool] | None:
+    """``column_extremes`` of dense X with rows and whether every value is
+    finite, in one compiled pass where there is one (the extremes only mean
+    something where it is); None elsewhere."""
+    views = _compiled_views(xp, X) if X.shape[0] else None
+    if views is None:
+        return None
+    assert views[0] is not None
+    hi, lo, finite = _compiled.column_extremes(views[0])
+    return _from_host(xp, hi, X), _from_host(xp, lo, X), finite
 
 
 def row_width(X: Any) -> int:
