@@ -617,23 +617,32 @@ def row_sq_norms(data: Data) -> Array:
     return _backend.persist(data.xp, xsq)
 
 
-def _block_cost(
-    b: Block, lab: Array, centers: Array, geometry: Geometry, scale: float
-) -> tuple[Array, Array]:
-    # a block's weighted cost against the centers of its labels, and sizes
-    xp = b.xp
-    total = b.weighted_sum(row_costs(xp, b.X, centers, lab, geometry, scale))
-    sizes = _backend.segment_count(xp, lab, int(centers.shape[0]), None, b.X.dtype)
-    return total, sizes
+def _total_and_sizes(b: Block, lab: Array, costs: Array, k: int) -> tuple[Array, Array]:
+    # a block's weighted cost, and how many of its rows each cluster has
+    sizes = _backend.segment_count(b.xp, lab, k, None, b.X.dtype)
+    return b.weighted_sum(costs), sizes
 
 
 def _inertia_block(b: Block, centers: Array, geometry: Geometry, scale: float) -> BlockOut:
-    return BlockOut((), _block_cost(b, b.rows["labels"], centers, geometry, scale))
+    lab = b.rows["labels"]
+    costs = row_costs(b.xp, b.X, centers, lab, geometry, scale)
+    return BlockOut((), _total_and_sizes(b, lab, costs, int(centers.shape[0])))
 
 
 def _assign_cost_block(b: Block, sc: Scoring, geometry: Geometry, scale: float) -> BlockOut:
-    lab = block_assign(b.xp, b.X, sc)
-    return BlockOut((lab,), _block_cost(b, lab, sc.centers, geometry, scale))
+    xp = b.xp
+    both = None
+    if geometry is Geometry.EUCLIDEAN and not _backend.is_sparse(b.X):
+        # the compiled loop, where there is one: the rows read once
+        both = _backend.nearest_with_costs(
+            xp, b.X, sc.centers, sc.half_csq, tie=sc.tie, scale=scale
+        )
+    if both is None:
+        lab = block_assign(xp, b.X, sc)
+        costs = row_costs(xp, b.X, sc.centers, lab, geometry, scale)
+    else:
+        lab, costs = both
+    return BlockOut((lab,), _total_and_sizes(b, lab, costs, int(sc.centers.shape[0])))
 
 
 def _cost_scale(data: Data, centers: Array) -> float:

@@ -266,6 +266,38 @@ def test_row_sums_keep_numpys_bits(dtype, d, scale):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [2, 16, 129, 200])
+@pytest.mark.parametrize("scale", [1.0, 2.0**-40])
+def test_labels_with_costs_match_the_two_passes(dtype, d, scale):
+    """The final pass's one loop (labels, then each row's squared distance to
+    its center while the rows are in cache) gives the labels of
+    ``nearest_center`` and the costs of ``assigned_sq_dists`` in the array
+    code, bit for bit: short rows, and rows NumPy sums in halves."""
+    rng = np.random.default_rng(8)
+    X, C = _hard_case(dtype, rng, n=1500, d=d, k=6)
+    X = X + (rng.standard_normal(X.shape) * 10.0 ** rng.uniform(-2, 1, (1500, 1))).astype(dtype)
+    half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
+    Ct = np.ascontiguousarray(C.T)
+    tie = _tie(X, C)
+    _compiled.force(True)
+    try:
+        fused = _kernels.nearest_with_costs(xp, X, C, half, tie=tie, scale=scale)
+    finally:
+        _compiled.force(None)
+    assert fused is not None
+    labels, costs = fused
+
+    def two_passes():
+        lab = _kernels.nearest_center(xp, X, C, Ct, half, tie=tie)
+        return lab, _kernels.assigned_sq_dists(xp, X, C, lab, scale)
+
+    off, _ = _both(two_passes)
+    np.testing.assert_array_equal(labels, off[0])
+    assert costs.dtype == off[1].dtype == dtype
+    np.testing.assert_array_equal(costs, off[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_kmeans_plusplus_steps_match_the_array_code(dtype):
     # the three compiled passes of a k-means++ step against the array code,
     # bit for bit: the candidates' gains (products taken by BLAS both ways),

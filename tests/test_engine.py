@@ -332,10 +332,12 @@ def test_a_relocation_counts_as_a_change():
 
 @pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_assign_with_inertia_is_assign_then_inertia(backend, compiled, weighted, monkeypatch):
+@pytest.mark.parametrize("d", [5, 200])
+def test_assign_with_inertia_is_assign_then_inertia(backend, compiled, weighted, d, monkeypatch):
     """The final pass of a run (labels of the last centers and their cost in
-    one pass) gives the labels of ``assign`` and the inertia and cluster count
-    of ``inertia_and_sizes`` to the last bit, over several chunks."""
+    one pass; one compiled loop on NumPy) gives the labels of ``assign`` and
+    the inertia and cluster count of ``inertia_and_sizes`` to the last bit,
+    over several chunks, for short rows and for rows NumPy sums in halves."""
     from kmeans_xp._assign import assign, assign_with_inertia, inertia_and_sizes
     from kmeans_xp._backend import _compiled
 
@@ -343,12 +345,12 @@ def test_assign_with_inertia_is_assign_then_inertia(backend, compiled, weighted,
         pytest.skip("Numba is not installed")
     monkeypatch.setattr(_compiled, "_FORCE", compiled)
     rng = np.random.default_rng(4)
-    X = (rng.normal(size=(900, 5)) + rng.integers(0, 4, size=(900, 1)) * 3.0).astype(np.float32)
+    X = (rng.normal(size=(900, d)) + rng.integers(0, 4, size=(900, 1)) * 3.0).astype(np.float32)
     w = rng.uniform(0.5, 2.0, size=900).astype(np.float32) if weighted else None
     C = np.concatenate([X[:4], X[:1] + 100.0])  # the last cluster stays empty
     Xb = backend.asarray(X)
     wb = None if w is None else backend.asarray(w)
-    data = KMeans(5, chunk_bytes=4096)._make_data(backend.xp, Xb, wb, backend.device, None, 5)
+    data = KMeans(5, chunk_bytes=800 * d)._make_data(backend.xp, Xb, wb, backend.device, None, 5)
     assert data.chunk < 900  # several chunks
     centers = data.sxp.asarray(C)
     fused = assign_with_inertia(data, centers)

@@ -50,6 +50,7 @@ __all__ = [
     "max_row_sq_norm",
     "nearest_rows",
     "nearest_two",
+    "nearest_with_costs",
     "piece_sums",
     "row_sq_norms",
     "segment_sum",
@@ -88,7 +89,7 @@ STRIP = 256
 
 
 @functools.cache
-def _kernels() -> tuple[Any, Any, Any, Any]:
+def _kernels() -> tuple[Any, Any, Any, Any, Any]:
     numba = _numba()
     jit = numba.njit(nogil=True, cache=True, boundscheck=False)
 
@@ -330,7 +331,33 @@ def _kernels() -> tuple[Any, Any, Any, Any]:
         add_lanes(lanes, counts)
         return changed
 
-    return settle, accumulate, lloyd_columns, settle_two
+    _, _, sq_diffs, planned_sum, row_sum = _row_kernels()
+
+    @jit
+    def labels_costs(
+        P: Any, X: Any, C: Any, half: Any, tie: Any, scale: Any, plan: Any, out: Any, costs: Any
+    ) -> None:
+        # the labels of ``settle_two`` (``strip_labels``) and each row's
+        # squared distance to its center (``assigned_sq_dists``), a strip's
+        # rows while they are in cache
+        m = P.shape[1]
+        bufs = strip_buffers(P.dtype, P.shape[0])
+        d = X.shape[1]
+        buf = np.empty(d, dtype=X.dtype)
+        stack = np.empty(plan.shape[0], dtype=X.dtype)
+        for s0 in range(0, m, STRIP):
+            n = min(STRIP, m - s0)
+            strip_labels(P, X, C, half, tie, s0, n, bufs, out)
+            if d <= PAIRWISE_BLOCK:
+                for i in range(s0, s0 + n):
+                    sq_diffs(X, i, C, out[i], scale, buf)
+                    costs[i] = row_sum(buf, 0, d)
+            else:
+                for i in range(s0, s0 + n):
+                    sq_diffs(X, i, C, out[i], scale, buf)
+                    costs[i] = planned_sum(buf, plan, stack)
+
+    return settle, accumulate, lloyd_columns, settle_two, labels_costs
 
 
 def nearest_two(
@@ -426,29 +453,56 @@ def _statistics() -> tuple[Any, Any, Any, Any]:
 
 
 # NumPy sums up to this many terms in eight running sums, longer runs in
-# halves (each a multiple of 8 terms long but the last): ``pairwise_sum``
+# halves (each a multiple of 8 terms long but the last): ``sum_plan``
 PAIRWISE_BLOCK = 128
 
 
+@functools.lru_cache(maxsize=64)
+def sum_plan(n: int) -> np.ndarray:
+    """NumPy's pairwise sum of n > 0 terms (``pairwise_sum`` in its
+    loops_utils) as a program for ``planned_sum``: (start, length) of each
+    run it sums in eight running sums, in order, and (-1, 0) where it adds the
+    sums of two halves (the last two results)."""
+    steps: list[tuple[int, int]] = []
+
+    def walk(start: int, count: int) -> None:
+        if count <= PAIRWISE_BLOCK:
+            steps.append((start, count))
+            return
+        half = count // 2
+        half -= half % 8
+        walk(start, half)
+        walk(start + half, count - half)
+        steps.append((-1, 0))
+
+    walk(0, n)
+    plan = np.asarray(steps, dtype=np.int64)
+    plan.flags.writeable = False
+    return plan
+
+
 @functools.cache
-def _row_kernels() -> tuple[Any, Any]:
+def _row_kernels() -> tuple[Any, Any, Any, Any, Any]:
     numba = _numba()
     jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+    # per-row helpers inlined where they are called: a call that passes
+    # arrays counts their references, tens of ns a row
+    inline = numba.njit(nogil=True, cache=True, boundscheck=False, inline="always")
 
-    @jit
-    def row_sum(a: Any, n: int) -> Any:
-        # NumPy's pairwise sum of a[:n] for n <= 128 (``pairwise_sum`` in
+    @inline
+    def row_sum(a: Any, s: int, n: int) -> Any:
+        # NumPy's pairwise sum of a[s:s+n] for n <= 128 (``pairwise_sum`` in
         # its loops_utils): in order below 8 terms; else eight running sums
         # over whole groups of 8, combined as a tree, then the rest in order
         if n < 8:
             res = a.dtype.type(0)
-            for i in range(n):
+            for i in range(s, s + n):
                 res += a[i]
             return res
-        r0, r1, r2, r3 = a[0], a[1], a[2], a[3]
-        r4, r5, r6, r7 = a[4], a[5], a[6], a[7]
-        i = 8
-        stop = n - n % 8
+        r0, r1, r2, r3 = a[s], a[s + 1], a[s + 2], a[s + 3]
+        r4, r5, r6, r7 = a[s + 4], a[s + 5], a[s + 6], a[s + 7]
+        i = s + 8
+        stop = s + n - n % 8
         while i < stop:
             r0 += a[i]
             r1 += a[i + 1]
@@ -460,53 +514,79 @@ def _row_kernels() -> tuple[Any, Any]:
             r7 += a[i + 7]
             i += 8
         res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
+        while i < s + n:
             res += a[i]
             i += 1
         return res
 
-    @jit
-    def pairwise_sum(a: Any, s: int, n: int) -> Any:
-        # NumPy's sum of a[s:s+n], any n (its ``pairwise_sum``): ``row_sum``
-        # up to PAIRWISE_BLOCK terms, else the sums of two halves
-        if n <= PAIRWISE_BLOCK:
-            return row_sum(a[s:], n)
-        n2 = n // 2
-        n2 -= n2 % 8
-        return pairwise_sum(a, s, n2) + pairwise_sum(a, s + n2, n - n2)
+    @inline
+    def planned_sum(a: Any, plan: Any, stack: Any) -> Any:
+        # NumPy's sum of a[:n] as ``sum_plan(n)`` lays it out: the runs of
+        # at most PAIRWISE_BLOCK terms (``row_sum``), the halves' sums added
+        # as NumPy's recursion adds them (a loop: recursive calls cost more
+        # than a short row's sum). Callers take short rows (one run) in a
+        # loop of their own: in the same loop, short rows ran slower
+        if plan.shape[0] == 1:
+            return row_sum(a, plan[0, 0], plan[0, 1])
+        top = 0
+        for q in range(plan.shape[0]):
+            s = plan[q, 0]
+            if s >= 0:
+                stack[top] = row_sum(a, s, plan[q, 1])
+                top += 1
+            else:
+                top -= 1
+                stack[top - 1] = stack[top - 1] + stack[top]
+        return stack[0]
 
     @jit
-    def row_sq_norms(X: Any, out: Any) -> None:
+    def row_sq_norms(X: Any, plan: Any, out: Any) -> None:
         m, d = X.shape
         buf = np.empty(d, dtype=X.dtype)
-        for i in range(m):
-            for t in range(d):
-                buf[t] = X[i, t] * X[i, t]
-            out[i] = pairwise_sum(buf, 0, d)
+        stack = np.empty(plan.shape[0], dtype=X.dtype)
+        if d <= PAIRWISE_BLOCK:
+            for i in range(m):
+                for t in range(d):
+                    buf[t] = X[i, t] * X[i, t]
+                out[i] = row_sum(buf, 0, d)
+        else:
+            for i in range(m):
+                for t in range(d):
+                    buf[t] = X[i, t] * X[i, t]
+                out[i] = planned_sum(buf, plan, stack)
 
-    @jit
-    def assigned_sq_dists(X: Any, C: Any, labels: Any, scale: Any, out: Any) -> None:
-        # ``diff = X - C[labels]`` (times ``scale`` unless 1), then the row
-        # sums of ``diff * diff``, each operation rounded as NumPy rounds it
-        m, d = X.shape
-        buf = np.empty(d, dtype=X.dtype)
+    @inline
+    def sq_diffs(X: Any, i: int, C: Any, lab: int, scale: Any, buf: Any) -> None:
+        # ``diff = X[i] - C[lab]`` (times ``scale`` unless 1) squared into
+        # ``buf``, each operation rounded as NumPy rounds it
         scaled = scale != 1
-        for i in range(m):
-            lab = labels[i]
-            for t in range(d):
-                v = X[i, t] - C[lab, t]
-                if scaled:
-                    v = v * scale
-                buf[t] = v * v
-            out[i] = pairwise_sum(buf, 0, d)
+        for t in range(X.shape[1]):
+            v = X[i, t] - C[lab, t]
+            if scaled:
+                v = v * scale
+            buf[t] = v * v
 
-    return row_sq_norms, assigned_sq_dists
+    @jit
+    def assigned_sq_dists(X: Any, C: Any, labels: Any, scale: Any, plan: Any, out: Any) -> None:
+        buf = np.empty(X.shape[1], dtype=X.dtype)
+        stack = np.empty(plan.shape[0], dtype=X.dtype)
+        d = X.shape[1]
+        if d <= PAIRWISE_BLOCK:
+            for i in range(X.shape[0]):
+                sq_diffs(X, i, C, labels[i], scale, buf)
+                out[i] = row_sum(buf, 0, d)
+        else:
+            for i in range(X.shape[0]):
+                sq_diffs(X, i, C, labels[i], scale, buf)
+                out[i] = planned_sum(buf, plan, stack)
+
+    return row_sq_norms, assigned_sq_dists, sq_diffs, planned_sum, row_sum
 
 
 def row_sq_norms(X: np.ndarray) -> np.ndarray:
     """``(X * X).sum(axis=1)`` with NumPy's bits (C-ordered X)."""
     out = np.empty(X.shape[0], dtype=X.dtype)
-    _row_kernels()[0](X, out)
+    _row_kernels()[0](X, sum_plan(X.shape[1]), out)
     return out
 
 
@@ -516,7 +596,7 @@ def assigned_sq_dists(
     """The squared distance of each row of X to its center ``centers[labels]``
     (both times ``scale``), with NumPy's bits (C-ordered X)."""
     out = np.empty(X.shape[0], dtype=X.dtype)
-    _row_kernels()[1](X, centers, labels, X.dtype.type(scale), out)
+    _row_kernels()[1](X, centers, labels, X.dtype.type(scale), sum_plan(X.shape[1]), out)
     return out
 
 
@@ -740,7 +820,7 @@ def nearest_rows(
 ) -> np.ndarray:
     """``_kernels.nearest_center`` for NumPy arrays, compiled (into ``out``
     when given)."""
-    settle, _, _, settle_two = _kernels()
+    settle, _, _, settle_two, _ = _kernels()
     m = Xb.shape[0]
     if out is None:
         out = np.empty(m, dtype=np.int64)
@@ -757,6 +837,31 @@ def nearest_rows(
     return out
 
 
+def nearest_with_costs(
+    Xb: np.ndarray, centers: np.ndarray, half_csq: np.ndarray, tie: float, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``nearest_rows`` and ``assigned_sq_dists`` of those labels in one loop
+    (C-ordered rows of at most ``COLUMNS_MAX_D`` features, centers in their
+    dtype): the same labels and the same bits, the rows read once."""
+    m = Xb.shape[0]
+    labels = np.empty(m, dtype=np.int64)
+    costs = np.empty(m, dtype=Xb.dtype)
+    if m:
+        products = np.matmul(centers, Xb.T)
+        _kernels()[4](
+            products,
+            Xb,
+            centers,
+            half_csq,
+            products.dtype.type(tie),
+            Xb.dtype.type(scale),
+            sum_plan(Xb.shape[1]),
+            labels,
+            costs,
+        )
+    return labels, costs
+
+
 def lloyd_rows(
     Xb: np.ndarray,
     w: np.ndarray | None,
@@ -771,7 +876,7 @@ def lloyd_rows(
     when None), so that a block's products are still in cache when its labels
     and sums are made: labels, per-cluster sums (data dtype, sample order),
     weights (data dtype) and the number of changed labels."""
-    _, accumulate, lloyd_columns, _ = _kernels()
+    _, accumulate, lloyd_columns, _, _ = _kernels()
     k, d = centers.shape
     m = int(Xb.shape[0])
     labels = np.empty(m, dtype=np.int64)

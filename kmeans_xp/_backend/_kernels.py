@@ -40,6 +40,7 @@ __all__ = [
     "max_row_sq_norm",
     "nearest_center",
     "nearest_two",
+    "nearest_with_costs",
     "nonzero_rows",
     "piece_sums",
     "product_terms",
@@ -385,6 +386,25 @@ def lloyd_chunk(
         _from_host(xp, counts, Xb),
         changed,
     )
+
+
+def nearest_with_costs(
+    xp: Any, Xb: Any, centers: Any, half_csq: Any, *, tie: float, scale: float
+) -> tuple[Any, Any] | None:
+    """``nearest_center`` and the ``assigned_sq_dists`` of its labels in one
+    compiled loop where there is one (NumPy with Numba, C-ordered rows of at
+    most ``_compiled.COLUMNS_MAX_D`` features, centers in their dtype): the
+    same labels and the same bits, the rows read once. None elsewhere: the
+    caller composes the two."""
+    views = _compiled_views(xp, Xb, centers, half_csq)
+    if views is None:
+        return None
+    Xh, Ch, hh = views
+    assert Xh is not None and Ch is not None and hh is not None
+    if Xh.shape[1] > _compiled.COLUMNS_MAX_D or Ch.dtype != Xh.dtype or not _rows_in_c_order(Xh):
+        return None
+    labels, costs = _compiled.nearest_with_costs(Xh, Ch, hh, tie, scale)
+    return _from_host(xp, labels, Xb, index_dtype(xp, device_of(Xb))), _from_host(xp, costs, Xb)
 
 
 def candidate_gains(xp: Any, Xb: Any, a: Any, Ct: Any, csq: Any) -> Any:
