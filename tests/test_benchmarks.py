@@ -137,6 +137,26 @@ def test_bench_seeding_small(tmp_path: Path) -> None:
     assert "default fit" in line and "mean inertia ratio" in line, line
 
 
+@pytest.mark.slow  # both libraries' fits on two small shapes, torch and JAX (seconds)
+def test_bench_everyday_quick(tmp_path: Path) -> None:
+    """The everyday benchmark's smoke run writes its three tables: per
+    iteration against scikit-learn, the tiny default fit, the backends."""
+    pytest.importorskip("sklearn")
+    args = ["--quick", "--no-backends", "--out", str(tmp_path)]
+    proc = _run([str(BENCH / "bench_everyday.py"), *args], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = _table(proc.stdout, "n×d×k")
+    shapes = [r[0] for r in rows[1:]]
+    assert "4000×2×8" in shapes and "6000×16×8" in shapes, shapes
+    assert "2000×2×8" in shapes, shapes  # the tiny default fit
+    for r in rows[1:]:
+        if r[0] != "n×d×k":  # (the second table's header)
+            assert r[4].startswith("**") and r[4].endswith("×**"), r
+    assert (tmp_path / "bench_everyday.md").exists()
+    data = json.loads((tmp_path / "bench_everyday.json").read_text())
+    assert data
+
+
 @pytest.mark.slow  # a fresh interpreter importing every GPU library's CPU build
 def test_bench_gpu_skips_cleanly_without_gpu(tmp_path: Path) -> None:
     """The GPU script exits 0 and says what it skipped on a machine without CUDA."""
