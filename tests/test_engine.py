@@ -389,6 +389,50 @@ def test_column_statistics_pass_finds_the_largest_norm(backend):
     assert data.shifted(None).xmax == data.xmax
 
 
+def test_chunks_run_on_the_calling_thread_and_the_pool_in_order():
+    """The executor's threaded map: the calling thread and the pool's threads
+    take items; results come in item order; no more than ``window`` items
+    are taken ahead of the one consumed; an error is raised to the caller."""
+    import time
+
+    from kmeans_xp._backend._executor import _in_order, _pool
+
+    lock = threading.Lock()
+    seen: set[int] = set()
+    consumed = [0]
+    ahead = [0]
+
+    def fn(i):
+        with lock:
+            seen.add(threading.get_ident())
+            ahead[0] = max(ahead[0], i - consumed[0] + 1)
+        time.sleep(0.001)
+        return i * i
+
+    out = []
+    for value in _in_order(_pool(1), 1, fn, range(40), 4):
+        out.append(value)
+        with lock:
+            consumed[0] += 1
+        time.sleep(0.003)  # a slow consumer: the window holds the others back
+    assert out == [i * i for i in range(40)]
+    assert threading.get_ident() in seen and len(seen) == 2
+    assert ahead[0] <= 4
+
+    def fails(i):
+        if i == 7:
+            raise RuntimeError("item 7")
+        return i
+
+    with pytest.raises(RuntimeError, match="item 7"):
+        list(_in_order(_pool(1), 1, fails, range(40), 4))
+    # a consumer that stops early and closes: the pool's thread is free again
+    early = _in_order(_pool(1), 1, fn, range(40), 4)
+    next(early)
+    early.close()
+    assert list(_in_order(_pool(1), 1, fn, range(5), 4)) == [0, 1, 4, 9, 16]
+
+
 # ----------------------------------------------- fit state belongs to the fit
 def test_minibatch_fit_from_several_threads_equals_a_serial_fit():
     rng = np.random.default_rng(2)
