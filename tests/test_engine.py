@@ -432,6 +432,22 @@ def test_chunks_run_on_the_calling_thread_and_the_pool_in_order():
     early.close()
     assert list(_in_order(_pool(1), 1, fn, range(5), 4)) == [0, 1, 4, 9, 16]
 
+    # the pool's thread busy elsewhere (another fit's pass): the calling thread
+    # computes everything and does not wait for the thread to come free
+    release = threading.Event()
+    busy = _pool(1).submit(release.wait)
+    done: list[list[int]] = []
+    runner = threading.Thread(
+        target=lambda: done.append(list(_in_order(_pool(1), 1, fn, range(5), 4)))
+    )
+    runner.start()
+    runner.join(timeout=20)
+    finished_while_busy = bool(done)
+    release.set()
+    busy.result()
+    runner.join()
+    assert finished_while_busy and done == [[0, 1, 4, 9, 16]]
+
 
 # ----------------------------------------------- fit state belongs to the fit
 def test_minibatch_fit_from_several_threads_equals_a_serial_fit():

@@ -392,7 +392,10 @@ def _in_order(
             stop = True
             cond.notify_all()
         for w in workers:
-            w.result()
+            # a pool thread still busy elsewhere (another fit's pass) never
+            # started this one's work: cancelled, not waited for
+            if not w.cancel():
+                w.result()
 
 
 def _gather(xp: Any, results: Any, combine: Any, init: Any, join: bool) -> tuple[Any, Any]:
