@@ -331,7 +331,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any]:
         add_lanes(lanes, counts)
         return changed
 
-    _, _, sq_diffs, planned_sum, row_sum = _row_kernels()
+    costs_into = _row_kernels()[2]
 
     @jit
     def labels_costs(
@@ -342,20 +342,12 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any]:
         # rows while they are in cache
         m = P.shape[1]
         bufs = strip_buffers(P.dtype, P.shape[0])
-        d = X.shape[1]
-        buf = np.empty(d, dtype=X.dtype)
+        buf = np.empty(X.shape[1], dtype=X.dtype)
         stack = np.empty(plan.shape[0], dtype=X.dtype)
         for s0 in range(0, m, STRIP):
             n = min(STRIP, m - s0)
             strip_labels(P, X, C, half, tie, s0, n, bufs, out)
-            if d <= PAIRWISE_BLOCK:
-                for i in range(s0, s0 + n):
-                    sq_diffs(X, i, C, out[i], scale, buf)
-                    costs[i] = row_sum(buf, 0, d)
-            else:
-                for i in range(s0, s0 + n):
-                    sq_diffs(X, i, C, out[i], scale, buf)
-                    costs[i] = planned_sum(buf, plan, stack)
+            costs_into(X, C, out, scale, plan, buf, stack, s0, s0 + n, costs)
 
     return settle, accumulate, lloyd_columns, settle_two, labels_costs
 
@@ -482,7 +474,7 @@ def sum_plan(n: int) -> np.ndarray:
 
 
 @functools.cache
-def _row_kernels() -> tuple[Any, Any, Any, Any, Any]:
+def _row_kernels() -> tuple[Any, Any, Any]:
     numba = _numba()
     jit = numba.njit(nogil=True, cache=True, boundscheck=False)
     # per-row helpers inlined where they are called: a call that passes
@@ -526,8 +518,6 @@ def _row_kernels() -> tuple[Any, Any, Any, Any, Any]:
         # as NumPy's recursion adds them (a loop: recursive calls cost more
         # than a short row's sum). Callers take short rows (one run) in a
         # loop of their own: in the same loop, short rows ran slower
-        if plan.shape[0] == 1:
-            return row_sum(a, plan[0, 0], plan[0, 1])
         top = 0
         for q in range(plan.shape[0]):
             s = plan[q, 0]
@@ -567,20 +557,37 @@ def _row_kernels() -> tuple[Any, Any, Any, Any, Any]:
             buf[t] = v * v
 
     @jit
-    def assigned_sq_dists(X: Any, C: Any, labels: Any, scale: Any, plan: Any, out: Any) -> None:
-        buf = np.empty(X.shape[1], dtype=X.dtype)
-        stack = np.empty(plan.shape[0], dtype=X.dtype)
+    def costs_into(
+        X: Any,
+        C: Any,
+        labels: Any,
+        scale: Any,
+        plan: Any,
+        buf: Any,
+        stack: Any,
+        start: int,
+        stop: int,
+        out: Any,
+    ) -> None:
+        # ``out[i]``, rows start .. stop: ``sq_diffs`` summed as NumPy sums
+        # them (``buf`` of d values, ``stack`` of the plan's length)
         d = X.shape[1]
         if d <= PAIRWISE_BLOCK:
-            for i in range(X.shape[0]):
+            for i in range(start, stop):
                 sq_diffs(X, i, C, labels[i], scale, buf)
                 out[i] = row_sum(buf, 0, d)
         else:
-            for i in range(X.shape[0]):
+            for i in range(start, stop):
                 sq_diffs(X, i, C, labels[i], scale, buf)
                 out[i] = planned_sum(buf, plan, stack)
 
-    return row_sq_norms, assigned_sq_dists, sq_diffs, planned_sum, row_sum
+    @jit
+    def assigned_sq_dists(X: Any, C: Any, labels: Any, scale: Any, plan: Any, out: Any) -> None:
+        buf = np.empty(X.shape[1], dtype=X.dtype)
+        stack = np.empty(plan.shape[0], dtype=X.dtype)
+        costs_into(X, C, labels, scale, plan, buf, stack, 0, X.shape[0], out)
+
+    return row_sq_norms, assigned_sq_dists, costs_into
 
 
 def row_sq_norms(X: np.ndarray) -> np.ndarray:

@@ -759,7 +759,7 @@ def row_sq_norms(xp: Any, X: Any) -> Any:
 def assigned_sq_dists(xp: Any, X: Any, centers: Any, labels: Any, scale: float = 1.0) -> Any:
     """Squared distance of each dense row of X to its own center
     ``centers[labels]``, both times ``scale`` (a power of two, or 1), in X's
-    dtype: one compiled pass for short rows where there is one (the same
+    dtype: one compiled pass for C-ordered rows where there is one (the same
     bits), else the array code."""
     views = _compiled_views(xp, X, centers, labels)
     if views is not None and _rows_in_c_order(views[0]):
