@@ -382,6 +382,24 @@ def test_nearest_two_matches_array_code(dtype, scale, d, k):
         assert np.any(on[0] != plain)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_best_two_along_the_rows_at_every_k(dtype):
+    # the compiled best two of (k, rows) products take the centers four at a
+    # time and the last k % 4 one at a time: for every k, from the same
+    # products, the first index of the lowest score, the lowest and the
+    # second lowest (no two scores equal here, no bound: no near tie)
+    rng = np.random.default_rng(7)
+    for k in range(2, 14):
+        X = rng.standard_normal((600, 3)).astype(dtype)  # over two strips
+        C = rng.standard_normal((k, 3)).astype(dtype)
+        half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
+        scores = half[:, None] - np.matmul(C, X.T)
+        labels, best, second = _compiled.nearest_two(X, C, half, 0.0)
+        np.testing.assert_array_equal(labels, scores.argmin(axis=0), err_msg=f"k={k}")
+        np.testing.assert_array_equal(best, scores.min(axis=0), err_msg=f"k={k}")
+        np.testing.assert_array_equal(second, np.sort(scores, axis=0)[1], err_msg=f"k={k}")
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 def test_expand_matches_array_code(dtype):
     rng = np.random.default_rng(4)

@@ -196,19 +196,85 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any]:
     @jit
     def strip_best_two(P: Any, s0: int, n: int, half: Any, bb: Any, ss: Any, aa: Any) -> Any:
         # the best two scores ``h - P[j, i]`` of the rows s0 .. s0+n (n <=
-        # STRIP) and the first index of the best, one center at a time in a
-        # vectorised loop along the rows. Each center's loop writes to the
-        # other row of the (2, STRIP) buffers: a select stored back in place
-        # becomes a masked store, which some CPUs (AMD's) run far slower.
-        h0 = half[0]
-        p0 = P[0, s0 : s0 + n]
+        # STRIP) and the first index of the best, the centers in order in
+        # vectorised loops along the rows: four centers a loop, each row's
+        # best two held in registers across the four and stored whole (no
+        # select stored back in place: that becomes a masked store, which
+        # some CPUs (AMD's) run far slower); the last k % 4 one a loop, each
+        # writing to the other row of the (2, STRIP) buffers. The same
+        # comparisons in the same order as one center a loop (the same
+        # results), a quarter of the buffers' loads and stores: at k = 32,
+        # 14.5 -> 9.5 ns a row
+        k = P.shape[0]
         b_in, s_in, a_in = bb[0], ss[0], aa[0]
         b_out, s_out, a_out = bb[1], ss[1], aa[1]
-        for i in range(n):
-            b_in[i] = h0 - p0[i]
-            s_in[i] = np.inf
-            a_in[i] = 0
-        for j in range(1, P.shape[0]):
+        ss[1, 0] = np.inf
+        top = ss[1, 0]  # inf in the scores' dtype
+        h0 = half[0]
+        p0 = P[0, s0 : s0 + n]
+        j = 1
+        if k >= 4:
+            h1, h2, h3 = half[1], half[2], half[3]
+            p1 = P[1, s0 : s0 + n]
+            p2 = P[2, s0 : s0 + n]
+            p3 = P[3, s0 : s0 + n]
+            for i in range(n):
+                b = h0 - p0[i]
+                s = top
+                a = np.int32(0)
+                v = h1 - p1[i]
+                s = min(s, max(v, b))
+                a = np.int32(1) if v < b else a
+                b = min(v, b)
+                v = h2 - p2[i]
+                s = min(s, max(v, b))
+                a = np.int32(2) if v < b else a
+                b = min(v, b)
+                v = h3 - p3[i]
+                s = min(s, max(v, b))
+                a = np.int32(3) if v < b else a
+                b = min(v, b)
+                b_in[i] = b
+                s_in[i] = s
+                a_in[i] = a
+            j = 4
+        else:
+            for i in range(n):
+                b_in[i] = h0 - p0[i]
+                s_in[i] = top
+                a_in[i] = 0
+        while j + 4 <= k:
+            h0, h1, h2, h3 = half[j], half[j + 1], half[j + 2], half[j + 3]
+            j0, j1, j2, j3 = np.int32(j), np.int32(j + 1), np.int32(j + 2), np.int32(j + 3)
+            p0 = P[j, s0 : s0 + n]
+            p1 = P[j + 1, s0 : s0 + n]
+            p2 = P[j + 2, s0 : s0 + n]
+            p3 = P[j + 3, s0 : s0 + n]
+            for i in range(n):
+                b = b_in[i]
+                s = s_in[i]
+                a = a_in[i]
+                v = h0 - p0[i]
+                s = min(s, max(v, b))
+                a = j0 if v < b else a
+                b = min(v, b)
+                v = h1 - p1[i]
+                s = min(s, max(v, b))
+                a = j1 if v < b else a
+                b = min(v, b)
+                v = h2 - p2[i]
+                s = min(s, max(v, b))
+                a = j2 if v < b else a
+                b = min(v, b)
+                v = h3 - p3[i]
+                s = min(s, max(v, b))
+                a = j3 if v < b else a
+                b = min(v, b)
+                b_in[i] = b
+                s_in[i] = s
+                a_in[i] = a
+            j += 4
+        while j < k:
             hj = half[j]
             jj = np.int32(j)
             pj = P[j, s0 : s0 + n]
@@ -221,6 +287,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any]:
             b_in, b_out = b_out, b_in
             s_in, s_out = s_out, s_in
             a_in, a_out = a_out, a_in
+            j += 1
         return b_in, s_in, a_in
 
     @jit
