@@ -308,6 +308,7 @@ class Data:
         init: tuple[Any, ...] | None = None,
         parallel: bool = True,
         join: bool = True,
+        host_rows: bool = False,
     ) -> tuple[Any, Any]:
         """Run ``fn(block, *shared)`` over row chunks; returns (rows, stats).
 
@@ -316,7 +317,8 @@ class Data:
         from ``init`` when given. ``parallel=False`` keeps host chunks on one
         thread: for block functions made of many small operations, which would
         mostly wait for the GIL. ``join=False`` (in memory only): the list of
-        each chunk's outputs, not concatenated.
+        each chunk's outputs, not concatenated. ``host_rows``: row outputs left
+        in NumPy where the chunks run on NumPy views (``_backend.map_rows``).
         """
         rows = dict(rows or {})
         names = tuple(rows)
@@ -332,6 +334,7 @@ class Data:
             threads=None if parallel else 1,
             join=join,
             init=init,
+            host_rows=host_rows,
         )
 
 
@@ -564,7 +567,12 @@ def label_spec(data: Data) -> tuple[OutSpec]:
 
 
 class PassResult(NamedTuple):
-    """One assignment pass: labels, per-cluster sums and weights, changes."""
+    """One assignment pass: labels, per-cluster sums and weights, changes.
+
+    The labels are in the data's namespace, or NumPy where the data's chunks
+    run on NumPy views (``Data.map``'s ``host_rows``): they go to the next
+    pass as they are, and a run takes the ones it returns into the data's
+    namespace (``_backend.rows_in``)."""
 
     labels: Array
     sums: Array
@@ -583,6 +591,7 @@ def lloyd_pass(
         {"labels": labels_old},
         (scoring(data, centers), block_rows),
         out_specs=label_spec(data),
+        host_rows=True,
     )
     return PassResult(labels, sums, counts, int(changed))
 

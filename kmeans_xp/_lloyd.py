@@ -243,6 +243,7 @@ def run_lloyd(
         step.moved(centers_prev, centers)
     if strict:
         value, n_nonempty = inertia_and_sizes(data, centers, labels)
+        labels = _backend.rows_in(data.xp, labels)  # a pass's: maybe NumPy
     else:  # the labels of the final centers and their cost, in one pass
         labels, value, n_nonempty = assign_with_inertia(data, centers)
         labels = _backend.persist(data.xp, labels)

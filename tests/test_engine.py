@@ -600,3 +600,38 @@ def test_random_init_with_fewer_positive_weights_than_clusters():
     w = np.r_[np.ones(3), np.zeros(7)]
     with pytest.raises(ValueError, match="sample_weight"):
         KMeans(5, init="random", random_state=0).fit(X, sample_weight=w)
+
+
+@pytest.mark.parametrize("lib", ["jax", "torch"])
+def test_lloyd_pass_labels_stay_on_the_host_where_chunks_run_on_views(lib):
+    """Arrays whose chunks run NumPy's code on views (JAX and torch on the
+    CPU): a Lloyd pass leaves its labels in NumPy (JAX would copy them into
+    its own array every iteration), the next pass takes them as they are,
+    and a run returns its labels in the data's namespace, equal to NumPy's."""
+    mod = pytest.importorskip(lib)
+    import array_api_compat
+
+    from kmeans_xp._assign import lloyd_pass
+    from kmeans_xp._backend import rows_in
+
+    rng = np.random.default_rng(3)
+    blobs = 10 * rng.standard_normal((5, 4))
+    X = (blobs[rng.integers(0, 5, 3000)] + rng.standard_normal((3000, 4))).astype(np.float32)
+    C = X[:5].copy()
+    Xl = mod.numpy.asarray(X) if lib == "jax" else mod.asarray(X)
+    xp = array_api_compat.array_namespace(Xl)
+    data = Data(xp, Xl, None, None, None, 700)
+    ref = Data(array_api_compat.array_namespace(X), X, None, None, None, 700)
+    first = lloyd_pass(data, C, None)
+    assert isinstance(first.labels, np.ndarray)
+    second = lloyd_pass(data, C + 0.1, first.labels)
+    expected = lloyd_pass(ref, C + 0.1, lloyd_pass(ref, C, None).labels)
+    np.testing.assert_array_equal(second.labels, expected.labels)
+    assert second.n_changed == expected.n_changed
+    back = rows_in(xp, second.labels)
+    assert array_api_compat.array_namespace(back) is xp
+    np.testing.assert_array_equal(to_numpy(back), expected.labels)
+    run = run_lloyd(data, C, max_iter=50, tol=0.0)
+    assert run.strict and array_api_compat.array_namespace(run.labels) is xp
+    expected_run = run_lloyd(ref, C, max_iter=50, tol=0.0)
+    np.testing.assert_array_equal(to_numpy(run.labels), expected_run.labels)
