@@ -536,9 +536,12 @@ def sum_of_squares(sxp: Namespace, values: Array) -> float:
 
 # ------------------------------------------------------------------- passes
 def _lloyd_block(b: Block, sc: Scoring, block_rows: int | None) -> BlockOut:
+    # the labels go to the chunk's rows of ``out`` where the pass gave one
+    # (``_backend.host_labels``; NumPy code on host rows), else are returned
     xp = b.xp
     k = int(sc.centers.shape[0])
     old = b.rows["labels"]
+    out = b.rows["out"]
     fused = _backend.lloyd_chunk(
         xp,
         b.X,
@@ -549,16 +552,20 @@ def _lloyd_block(b: Block, sc: Scoring, block_rows: int | None) -> BlockOut:
         sc.half_csq,
         tie=sc.tie,
         block_rows=block_rows,
+        out=out,
     )
     if fused is not None:
         lab, sums, counts, changed = fused
-        return BlockOut((lab,), (sums, counts, changed))
+        return BlockOut(() if out is not None else (lab,), (sums, counts, changed))
     lab = block_assign(xp, b.X, sc)
     sums, counts = block_update(xp, b.X, b.weights, lab, k)
     if old is None:
         changed = int(lab.shape[0])
     else:
         changed = xp.sum(xp.astype(lab != old, _backend.index_dtype(xp)))
+    if out is not None:
+        out[...] = lab  # NumPy's code: ``out`` is a NumPy view
+        return BlockOut((), (sums, counts, changed))
     return BlockOut((lab,), (sums, counts, changed))
 
 
@@ -570,8 +577,9 @@ class PassResult(NamedTuple):
     """One assignment pass: labels, per-cluster sums and weights, changes.
 
     The labels are in the data's namespace, or NumPy where the data's chunks
-    run on NumPy views (``Data.map``'s ``host_rows``): they go to the next
-    pass as they are, and a run takes the ones it returns into the data's
+    run NumPy's code on rows in host memory (``_backend.host_labels``, which
+    the chunks fill; ``Data.map``'s ``host_rows``): they go to the next pass
+    as they are, and a run takes the ones it returns into the data's
     namespace (``_backend.rows_in``)."""
 
     labels: Array
@@ -586,14 +594,15 @@ def lloyd_pass(
     """Assign every sample and sum per cluster. ``block_rows``: the compiled
     loop takes a chunk's rows this many at a time (``Data.for_lloyd``'s
     larger chunks: each block's products stay in cache)."""
-    (labels,), (sums, counts, changed) = data.map(
+    out = _backend.host_labels(data.xp, data.X)
+    rows, (sums, counts, changed) = data.map(
         _lloyd_block,
-        {"labels": labels_old},
+        {"labels": labels_old, "out": out},
         (scoring(data, centers), block_rows),
-        out_specs=label_spec(data),
+        out_specs=label_spec(data) if out is None else (),
         host_rows=True,
     )
-    return PassResult(labels, sums, counts, int(changed))
+    return PassResult(rows[0] if out is None else out, sums, counts, int(changed))
 
 
 def _label_block(b: Block, sc: Scoring) -> BlockOut:

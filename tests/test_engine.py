@@ -635,3 +635,42 @@ def test_lloyd_pass_labels_stay_on_the_host_where_chunks_run_on_views(lib):
     assert run.strict and array_api_compat.array_namespace(run.labels) is xp
     expected_run = run_lloyd(ref, C, max_iter=50, tol=0.0)
     np.testing.assert_array_equal(to_numpy(run.labels), expected_run.labels)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_lloyd_pass_fills_every_label_of_the_host_array(compiled, monkeypatch):
+    """Rows in host memory: a Lloyd pass's chunks write their labels into one
+    array (``_backend.host_labels``), with the compiled loop or the array
+    code; here it starts as -7 everywhere, so a chunk that returned its labels
+    instead of writing them would leave -7s."""
+    import array_api_compat.numpy as xp
+
+    from kmeans_xp import _backend
+    from kmeans_xp._assign import assign, lloyd_pass
+    from kmeans_xp._backend import _compiled
+
+    if compiled:
+        pytest.importorskip("numba")
+    given = []
+
+    def poisoned(xp_, X):
+        out = np.full(int(X.shape[0]), -7, dtype=np.int64)
+        given.append(out)
+        return out
+
+    monkeypatch.setattr(_backend, "host_labels", poisoned)
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((5000, 3)).astype(np.float32)
+    C = X[:6].copy()
+    data = Data(xp, X, None, None, None, 700)  # 8 chunks
+    _compiled.force(compiled)
+    try:
+        first = lloyd_pass(data, C, None)
+        second = lloyd_pass(data, C + 0.05, first.labels)
+        expected = [assign(data, C), assign(data, C + 0.05)]
+    finally:
+        _compiled.force(None)
+    assert len(given) == 2 and first.labels is given[0] and second.labels is given[1]
+    np.testing.assert_array_equal(first.labels, expected[0])
+    np.testing.assert_array_equal(second.labels, expected[1])
+    assert second.n_changed == int(np.sum(expected[0] != expected[1]))

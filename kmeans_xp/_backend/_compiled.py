@@ -945,15 +945,17 @@ def lloyd_rows(
     half_csq: np.ndarray,
     tie: float,
     block_rows: int | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """A Lloyd pass over one chunk, ``block_rows`` rows at a time (all at once
     when None), so that a block's products are still in cache when its labels
-    and sums are made: labels, per-cluster sums (data dtype, sample order),
-    weights (data dtype) and the number of changed labels."""
+    and sums are made: labels (into ``out`` when given: int64, one a row),
+    per-cluster sums (data dtype, sample order), weights (data dtype) and the
+    number of changed labels."""
     _, accumulate, lloyd_columns, _, _ = _kernels()
     k, d = centers.shape
     m = int(Xb.shape[0])
-    labels = np.empty(m, dtype=np.int64)
+    labels = np.empty(m, dtype=np.int64) if out is None else out
     sums = np.zeros((k, d), dtype=Xb.dtype)
     counts = np.zeros(k, dtype=np.float64)
     no_w = np.empty(0, dtype=Xb.dtype)
