@@ -400,6 +400,48 @@ def test_best_two_along_the_rows_at_every_k(dtype):
         np.testing.assert_array_equal(second, np.sort(scores, axis=0)[1], err_msg=f"k={k}")
 
 
+def _rule_label(X, i, C, half, a, b):
+    # the compiled near-tie rule for two candidates a < b: h - x.c with the
+    # products in float64 summed in order (a cumulative sum adds in order),
+    # the first of equal scores
+    x = X[i].astype(np.float64)
+    sa = np.float64(half[a]) - np.cumsum(x * C[a].astype(np.float64))[-1]
+    sb = np.float64(half[b]) - np.cumsum(x * C[b].astype(np.float64))[-1]
+    return a if sa <= sb else b
+
+
+def test_proven_pair_gives_the_near_tie_rule_where_it_decides():
+    # two close centers, rows about their bisector (some on it), every scale
+    # and several lengths: where the bound decides, the rule's label; exact
+    # ties (equal centers, rows on the bisector) are left to the rule
+    proven_pair = _compiled._pair_kernel()
+    rng = np.random.default_rng(11)
+    decided = undecided = 0
+    for trial in range(240):
+        dtype = np.float32 if trial % 3 else np.float64
+        d = int(rng.choice([1, 2, 3, 16, 33, 128, 300, 784]))
+        power = rng.uniform(-15, 15) if trial % 5 == 0 else rng.uniform(-3, 4)
+        scale = float(10.0**power)
+        ca = rng.standard_normal(d) * scale
+        cb = ca + rng.standard_normal(d) * scale * float(10.0 ** rng.uniform(-9, 0))
+        C = np.stack([ca, cb]).astype(dtype)
+        if trial % 17 == 0:
+            C[1] = C[0]
+        half = (0.5 * (C.astype(np.float64) ** 2).sum(axis=1)).astype(dtype)
+        mid = (C[0].astype(np.float64) + C[1]) / 2
+        X = (mid + rng.standard_normal((40, d)) * scale * 0.3).astype(dtype)
+        X[::5] = mid.astype(dtype)
+        for i in range(X.shape[0]):
+            want = _rule_label(X, i, C, half, 0, 1)
+            got = proven_pair(X, i, C, half, 0, 1)
+            if got < 0:
+                undecided += 1
+            else:
+                decided += 1
+                assert got == want, (trial, i, d, dtype, scale)
+    assert decided > 5000 and undecided > 300
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 def test_expand_matches_array_code(dtype):
     rng = np.random.default_rng(4)
