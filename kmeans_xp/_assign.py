@@ -308,7 +308,6 @@ class Data:
         init: tuple[Any, ...] | None = None,
         parallel: bool = True,
         join: bool = True,
-        host_rows: bool = False,
     ) -> tuple[Any, Any]:
         """Run ``fn(block, *shared)`` over row chunks; returns (rows, stats).
 
@@ -317,8 +316,7 @@ class Data:
         from ``init`` when given. ``parallel=False`` keeps host chunks on one
         thread: for block functions made of many small operations, which would
         mostly wait for the GIL. ``join=False`` (in memory only): the list of
-        each chunk's outputs, not concatenated. ``host_rows``: row outputs left
-        in NumPy where the chunks run on NumPy views (``_backend.map_rows``).
+        each chunk's outputs, not concatenated.
         """
         rows = dict(rows or {})
         names = tuple(rows)
@@ -334,7 +332,6 @@ class Data:
             threads=None if parallel else 1,
             join=join,
             init=init,
-            host_rows=host_rows,
         )
 
 
@@ -578,9 +575,8 @@ class PassResult(NamedTuple):
 
     The labels are in the data's namespace, or NumPy where the data's chunks
     run NumPy's code on rows in host memory (``_backend.host_labels``, which
-    the chunks fill; ``Data.map``'s ``host_rows``): they go to the next pass
-    as they are, and a run takes the ones it returns into the data's
-    namespace (``_backend.rows_in``)."""
+    the chunks fill): they go to the next pass as they are, and a run takes
+    the ones it returns into the data's namespace (``_backend.rows_in``)."""
 
     labels: Array
     sums: Array
@@ -600,7 +596,6 @@ def lloyd_pass(
         {"labels": labels_old, "out": out},
         (scoring(data, centers), block_rows),
         out_specs=label_spec(data) if out is None else (),
-        host_rows=True,
     )
     return PassResult(rows[0] if out is None else out, sums, counts, int(changed))
 

@@ -145,7 +145,6 @@ def map_rows(
     threads: int | None = None,
     join: bool = True,
     init: tuple[Any, ...] | None = None,
-    host_rows: bool = False,
 ) -> tuple[Any, Any]:
     """Apply ``fn`` to row chunks and combine the small results.
 
@@ -161,13 +160,6 @@ def map_rows(
 
     ``join=False`` (in memory only) returns the list of each chunk's outputs
     as they are, not concatenated: they need not be row-aligned then.
-
-    ``host_rows``: where the chunks run NumPy's code on views of the arrays
-    (JAX arrays in host memory, CPU torch tensors), the row outputs are left
-    as NumPy arrays, for a caller that passes them to the next pass and takes
-    them into the data's namespace once (``rows_in``): JAX copies a NumPy
-    array it is given (100k labels: 0.17 ms a pass, a tenth of a two-thread
-    Lloyd pass at 100k x 16 x 8).
 
     ``init``: the accumulator the first chunk's statistics are combined into
     (by default the first chunk's statistics are the accumulator). On Dask
@@ -192,8 +184,6 @@ def map_rows(
         import array_api_compat.numpy as np_xp
 
         outs, stats = _map_rows_local(np_xp, fn, views, shared, chunk, combine, threads, join, init)
-        if host_rows:
-            return outs, stats
         if join:
             return tuple(None if o is None else xp.asarray(o) for o in outs), stats
         return [tuple(None if o is None else xp.asarray(o) for o in out) for out in outs], stats
@@ -201,8 +191,11 @@ def map_rows(
 
 
 def rows_in(xp: Any, a: Any) -> Any:
-    """A row output of ``map_rows(..., host_rows=True)`` in the namespace
-    ``xp`` (a NumPy array where the chunks ran on views; as it is else)."""
+    """Per-row results kept in NumPy during a run (a Lloyd pass's labels,
+    ``host_labels``, where the chunks run NumPy's code on views of JAX
+    arrays or CPU tensors) in the namespace ``xp``, once, at the run's end:
+    JAX copies a NumPy array it is given (100k labels: 0.17 ms, a tenth of a
+    two-thread Lloyd pass at 100k x 16 x 8). Anything else as it is."""
     if a is None or not isinstance(a, np.ndarray) or is_numpy_namespace(xp):
         return a
     return xp.asarray(a)
