@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import array_api_compat.numpy as xp
 import numpy as np
 import pytest
@@ -398,6 +400,63 @@ def test_best_two_along_the_rows_at_every_k(dtype):
         np.testing.assert_array_equal(labels, scores.argmin(axis=0), err_msg=f"k={k}")
         np.testing.assert_array_equal(best, scores.min(axis=0), err_msg=f"k={k}")
         np.testing.assert_array_equal(second, np.sort(scores, axis=0)[1], err_msg=f"k={k}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_strip_products_give_the_block_products_labels_and_sums(dtype):
+    # the Lloyd loop with its products a strip at a time (BLAS's gemm called
+    # from the loop) against the products of a block through NumPy: the same
+    # labels, sums, weights and changes, to the bit, with and without weights
+    # and old labels, duplicate centers (exact ties), k above and below d
+    if _compiled.gemm_addresses() is None:
+        pytest.skip("SciPy's BLAS for compiled code is not there")
+    rng = np.random.default_rng(8)
+    cases = [(1000, 1, 2), (777, 2, 8), (3000, 16, 8), (513, 33, 5), (600, 256, 7), (900, 6, 500)]
+    try:
+        for m, d, k in cases:
+            # the grid case: exact and near ties, settled by the near-tie rule
+            X, C = _hard_case(dtype, rng, n=m, d=d, k=k)
+            half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
+            tie = _tie(X, C)
+            for w in (None, rng.random(m).astype(dtype)):
+                for old in (None, rng.integers(0, k, m)):
+                    _compiled.force_strips(False)
+                    blocks = _compiled.lloyd_rows(X, w, old, C, C.T, half, tie, 100)
+                    _compiled.force_strips(True)
+                    strips = _compiled.lloyd_rows(X, w, old, C, C.T, half, tie, 100)
+                    for a, b in zip(blocks, strips, strict=True):
+                        np.testing.assert_array_equal(a, b, err_msg=f"{m}x{d}x{k}")
+    finally:
+        _compiled.force_strips(None)
+
+
+def test_blas_one_thread_limits_the_compiled_loops_blas():
+    # SciPy's BLAS (the strip loop's products) is loaded before the limit is
+    # first set, so one thread inside the chunks holds for it too: in a fresh
+    # process where nothing loaded SciPy before the first limit
+    pytest.importorskip("threadpoolctl")
+    if _compiled.gemm_addresses() is None:
+        pytest.skip("SciPy's BLAS for compiled code is not there")
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threadpoolctl\n"
+        "from kmeans_xp._backend import _compiled\n"
+        "from kmeans_xp._backend._executor import blas_one_thread\n"
+        "assert 'scipy' not in sys.modules\n"
+        "with blas_one_thread:\n"
+        "    _compiled.gemm_addresses()\n"
+        "    info = [i for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"
+        "print(len(info), all(i['num_threads'] == 1 for i in info))\n"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    count, limited = out.stdout.split()
+    assert int(count) >= 2 and limited == "True", out.stdout  # NumPy's and SciPy's
 
 
 def _rule_label(X, i, C, half, a, b):

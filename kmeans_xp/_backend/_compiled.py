@@ -98,7 +98,7 @@ def _pair_kernel() -> Any:
 
     # the sums of ``proven_pair``: reassociated (vectorised, any order): only
     # their bound is used, which holds for every order
-    loose = numba.njit(nogil=True, cache=True, boundscheck=False, fastmath={"reassoc", "contract"})
+    loose = numba.njit(nogil=True, cache=True, boundscheck=False, fastmath={"reassoc"})
 
     @loose
     def pair_sums(X: Any, i: int, C: Any, a: int, b: int) -> Any:
@@ -156,7 +156,7 @@ def _pair_kernel() -> Any:
 
 
 @functools.cache
-def _kernels() -> tuple[Any, Any, Any, Any, Any]:
+def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
     numba = _numba()
     jit = numba.njit(nogil=True, cache=True, boundscheck=False)
 
@@ -473,6 +473,78 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any]:
         add_lanes(lanes, counts)
         return changed
 
+    from ._gemm import gemm_call
+
+    @jit
+    def lloyd_strips(
+        X: Any,
+        w: Any,
+        old: Any,
+        C: Any,
+        half: Any,
+        tie: Any,
+        gemm: int,
+        out: Any,
+        sums: Any,
+        counts: Any,
+    ) -> int:
+        # ``lloyd_columns`` with the products a strip at a time: C @ X_strip.T
+        # by BLAS's gemm (at ``gemm``, X's dtype; C-ordered X and C) into a
+        # (k, STRIP) buffer, so that the strip's scores and rows are in the
+        # first-level cache when its labels and sums are made
+        m, d = X.shape
+        k = C.shape[0]
+        P = np.empty((k, STRIP), dtype=X.dtype)
+        bufs = strip_buffers(X.dtype, k)
+        lanes = np.zeros((4, sums.shape[0]), dtype=np.int64)
+        # the Fortran interface: every argument by address; ints of 32 bits
+        dims = np.empty(6, dtype=np.int32)  # m, n, k, lda, ldb, ldc
+        scal = np.zeros(2, dtype=X.dtype)  # alpha = 1, beta = 0
+        scal[0] = 1
+        trans = np.empty(2, dtype=np.uint8)
+        trans[0] = 84  # "T": the rows of X, d values apart, as columns
+        trans[1] = 78  # "N"
+        dims[1] = k
+        dims[2] = d
+        dims[3] = d
+        dims[4] = d
+        dims[5] = STRIP
+        weighted = w.shape[0] == m
+        compare = old.shape[0] == m
+        changed = 0
+        for s0 in range(0, m, STRIP):
+            n = min(STRIP, m - s0)
+            e = s0 + n
+            dims[0] = n
+            gemm_call(
+                gemm,
+                trans[0:].ctypes.data,
+                trans[1:].ctypes.data,
+                dims[0:].ctypes.data,
+                dims[1:].ctypes.data,
+                dims[2:].ctypes.data,
+                scal[0:].ctypes.data,
+                X[s0:].ctypes.data,
+                dims[3:].ctypes.data,
+                C.ctypes.data,
+                dims[4:].ctypes.data,
+                scal[1:].ctypes.data,
+                P.ctypes.data,
+                dims[5:].ctypes.data,
+            )
+            strip_labels(P, X[s0:e], C, half, tie, 0, n, bufs, out[s0:e])
+            changed += add_rows(
+                X[s0:e],
+                w[s0:e] if weighted else w,
+                out[s0:e],
+                old[s0:e] if compare else old,
+                sums,
+                counts,
+                lanes,
+            )
+        add_lanes(lanes, counts)
+        return changed
+
     costs_into = _row_kernels()[2]
 
     @jit
@@ -491,7 +563,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any]:
             strip_labels(P, X, C, half, tie, s0, n, bufs, out)
             costs_into(X, C, out, scale, plan, buf, stack, s0, s0 + n, costs)
 
-    return settle, accumulate, lloyd_columns, settle_two, labels_costs
+    return settle, accumulate, lloyd_columns, settle_two, labels_costs, lloyd_strips
 
 
 def nearest_two(
@@ -969,7 +1041,7 @@ def nearest_rows(
 ) -> np.ndarray:
     """``_kernels.nearest_center`` for NumPy arrays, compiled (into ``out``
     when given)."""
-    settle, _, _, settle_two, _ = _kernels()
+    settle, _, _, settle_two, _, _ = _kernels()
     m = Xb.shape[0]
     if out is None:
         out = np.empty(m, dtype=np.int64)
@@ -1011,6 +1083,61 @@ def nearest_with_costs(
     return labels, costs
 
 
+# the strip loop's products take at most this many bytes ((k, STRIP) values):
+# up to k = 1024 in float32; beyond, the products of a block (``lloyd_columns``)
+STRIP_PRODUCT_BYTES = 2**20
+
+
+@functools.cache
+def gemm_addresses() -> tuple[int, int] | None:
+    """Where SciPy's BLAS has sgemm and dgemm (``scipy.linalg.cython_blas``),
+    for the compiled Lloyd loop's products a strip at a time
+    (``lloyd_strips``); None without SciPy or Numba (the products of a block
+    through NumPy then). Asked before BLAS is limited to one thread
+    (``blas_one_thread``): the limit reaches the BLAS libraries loaded when it
+    is first set, and SciPy's may not be NumPy's."""
+    if _numba() is None:
+        return None
+    try:
+        from numba.extending import get_cython_function_address
+
+        return (
+            get_cython_function_address("scipy.linalg.cython_blas", "sgemm"),
+            get_cython_function_address("scipy.linalg.cython_blas", "dgemm"),
+        )
+    except Exception:  # SciPy missing, or without its BLAS for compiled code
+        return None
+
+
+_STRIPS: bool | None = None
+
+
+def force_strips(on: bool | None) -> None:
+    """Tests: True/False to use the strip loop's gemm where it applies or
+    never, None for the default (where SciPy is there)."""
+    global _STRIPS
+    _STRIPS = on
+
+
+def _strip_gemm(Xb: np.ndarray, centers: np.ndarray, half_csq: np.ndarray) -> int | None:
+    # the gemm of ``lloyd_strips`` for this chunk, or None where it does not apply
+    if _STRIPS is False:
+        return None
+    addresses = gemm_addresses()
+    if addresses is None:
+        return None
+    k, d = centers.shape
+    if (
+        d > COLUMNS_MAX_D
+        or k * STRIP * Xb.dtype.itemsize > STRIP_PRODUCT_BYTES
+        or not (Xb.flags.c_contiguous and centers.flags.c_contiguous)
+        or not (Xb.dtype == centers.dtype == half_csq.dtype)
+        or Xb.dtype not in (np.float32, np.float64)
+    ):
+        return None
+    return addresses[0] if Xb.dtype == np.float32 else addresses[1]
+
+
 def lloyd_rows(
     Xb: np.ndarray,
     w: np.ndarray | None,
@@ -1027,7 +1154,7 @@ def lloyd_rows(
     and sums are made: labels (into ``out`` when given: int64, one a row),
     per-cluster sums (data dtype, sample order), weights (data dtype) and the
     number of changed labels."""
-    _, accumulate, lloyd_columns, _, _ = _kernels()
+    _, accumulate, lloyd_columns, _, _, lloyd_strips = _kernels()
     k, d = centers.shape
     m = int(Xb.shape[0])
     labels = np.empty(m, dtype=np.int64) if out is None else out
@@ -1035,6 +1162,24 @@ def lloyd_rows(
     counts = np.zeros(k, dtype=np.float64)
     no_w = np.empty(0, dtype=Xb.dtype)
     no_old = np.empty(0, dtype=labels.dtype)
+    gemm = _strip_gemm(Xb, centers, half_csq) if m else None
+    if gemm is not None:
+        # the products a strip at a time, in the loop (the same labels, sums
+        # and weights, to the bit: the labels are the near-tie rule's
+        # whatever the products' rounding, the sums in sample order)
+        changed = lloyd_strips(
+            Xb,
+            no_w if w is None else w,
+            no_old if old is None else old,
+            centers,
+            half_csq,
+            Xb.dtype.type(tie),
+            gemm,
+            labels,
+            sums,
+            counts,
+        )
+        return labels, sums, counts.astype(Xb.dtype), int(changed)
     if d > COLUMNS_MAX_D:
         centers_t = np.ascontiguousarray(centers_t)  # once, not per block
     step = max(1, m if block_rows is None else int(block_rows))

@@ -272,6 +272,11 @@ class _BlasOneThread:
                     if self._controller is None:
                         import threadpoolctl
 
+                        from . import _compiled
+
+                        # the BLAS of the compiled loops loaded first: the
+                        # controller limits the libraries it finds now
+                        _compiled.gemm_addresses()
                         self._controller = threadpoolctl.ThreadpoolController()
                     self._limiter = self._controller.limit(limits=1, user_api="blas")
                 except Exception:  # pragma: no cover - threadpoolctl missing or failing
