@@ -590,3 +590,54 @@ def test_piece_sums_are_the_pieces_summed_apart(weighted):
             np.testing.assert_array_equal(counts[p], ref_counts)
     finally:
         _compiled.force(None)
+
+
+def _all_jitted():
+    # every jitted function of the compiled loops, and the helpers they call
+    fns = [
+        *_compiled._kernels(),
+        *_compiled._row_kernels(),
+        *_compiled._statistics(),
+        *_compiled._gain_kernel(),
+        _compiled._bounds_kernel(),
+        _compiled._expand_kernel(),
+        _compiled._pair_kernel(),
+    ]
+    shared = [v for k, v in vars(_compiled).items() if k.startswith("_nb_") and v is not None]
+    return [f for f in fns + shared if hasattr(f, "py_func")]
+
+
+def test_compiled_loops_hold_no_closure():
+    # Numba keys its disk cache by a function's bytecode and its closure's
+    # contents, pickled; a jitted helper held in a closure pickles differently
+    # in every process, so every process compiled its callers anew (7-12 s
+    # before a fresh process's first fit): helpers are module globals instead
+    fns = _all_jitted()
+    assert len(fns) > 30
+    held = [f.py_func.__name__ for f in fns if f.py_func.__closure__]
+    assert not held
+
+
+@pytest.mark.slow
+def test_a_second_process_loads_every_compiled_loop_from_the_cache(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from kmeans_xp import KMeans\n"
+        "X = np.random.default_rng(0).random((3000, 4)).astype(np.float32)\n"
+        "KMeans(5, random_state=0).fit(X)\n"
+        "KMeans(5, random_state=0, algorithm='hamerly').fit(X)\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "NUMBA_DEBUG_CACHE": "1"}
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    assert "data saved" in runs[0].stdout + runs[0].stderr
+    second = runs[1].stdout + runs[1].stderr
+    assert "data loaded" in second
+    assert "data saved" not in second, [ln for ln in second.splitlines() if "saved" in ln]

@@ -83,6 +83,36 @@ def available() -> bool:
     return _numba() is not None
 
 
+# Jitted helpers that other jitted functions call are module globals, named
+# ``_nb_<name>`` (``_share``), not variables of the factory that defines them:
+# Numba keys a cached function by its bytecode and the contents of its
+# closure, and a dispatcher held in a closure pickles differently in every
+# process, so each process compiled those callers anew (3-6 s before the
+# first Lloyd pass of a fresh process); a global is read when the caller is
+# compiled, not keyed. Set by the factories before any caller is compiled.
+_nb_pair_sums: Any = None
+_nb_proven_pair: Any = None
+_nb_exact_pair: Any = None
+_nb_exact_label: Any = None
+_nb_add_rows: Any = None
+_nb_add_lanes: Any = None
+_nb_strip_best_two: Any = None
+_nb_settle_near: Any = None
+_nb_strip_buffers: Any = None
+_nb_strip_labels: Any = None
+_nb_row_sum: Any = None
+_nb_planned_sum: Any = None
+_nb_sq_diffs: Any = None
+_nb_costs_into: Any = None
+_nb_gemm_call: Any = None
+
+
+def _share(**helpers: Any) -> None:
+    for name, fn in helpers.items():
+        assert f"_nb_{name}" in globals(), name
+        globals()[f"_nb_{name}"] = fn
+
+
 # rows a compiled loop takes at a time where it keeps each row's best two
 # scores: its buffers stay in the first-level cache
 STRIP = 256
@@ -133,7 +163,7 @@ def _pair_kernel() -> Any:
         u = 2.0**-24 if X.itemsize == 4 else 2.0**-53  # the data's unit roundoff
         if d * u > 1e-3:  # (2**14 float32 features) no bound worth the sums
             return -1
-        dot, spread, size = pair_sums(X, i, C, a, b)
+        dot, spread, size = _nb_pair_sums(X, i, C, a, b)
         gd = d * u / (1.0 - d * u)
         u64 = 2.0**-53
         ha = np.float64(half[a])
@@ -152,6 +182,7 @@ def _pair_kernel() -> Any:
             return a
         return -1
 
+    _share(pair_sums=pair_sums, proven_pair=proven_pair)
     return proven_pair
 
 
@@ -173,7 +204,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
             d1 += x * np.float64(C[j1, t])
         return np.float64(half[j0]) - d0, np.float64(half[j1]) - d1
 
-    proven_pair = _pair_kernel()
+    _pair_kernel()  # shares proven_pair
 
     @jit
     def exact_label(X: Any, i: int, C: Any, half: Any, cand: Any, m: int, a: int) -> int:
@@ -182,7 +213,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         # candidates whose order a bound proves (``proven_pair``) are not
         # scored in float64
         if m == 2:
-            won = proven_pair(X, i, C, half, cand[0], cand[1])
+            won = _nb_proven_pair(X, i, C, half, cand[0], cand[1])
             if won >= 0:
                 return won
         lab = a
@@ -190,7 +221,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         for q in range(0, m, 2):
             j0 = cand[q]
             j1 = cand[q + 1] if q + 1 < m else j0
-            v0, v1 = exact_pair(X, i, C, j0, j1, half)
+            v0, v1 = _nb_exact_pair(X, i, C, j0, j1, half)
             if v0 < low:
                 low = v0
                 lab = j0
@@ -223,7 +254,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
                     if scores[i, j] <= thr or j == a:
                         cand[m] = j
                         m += 1
-                a = exact_label(X, i, C, half, cand, m, a)
+                a = _nb_exact_label(X, i, C, half, cand, m, a)
             out[i] = a
 
     @jit
@@ -264,8 +295,8 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
     @jit
     def accumulate(X: Any, w: Any, labels: Any, old: Any, sums: Any, counts: Any) -> int:
         lanes = np.zeros((4, sums.shape[0]), dtype=np.int64)
-        changed = add_rows(X, w, labels, old, sums, counts, lanes)
-        add_lanes(lanes, counts)
+        changed = _nb_add_rows(X, w, labels, old, sums, counts, lanes)
+        _nb_add_lanes(lanes, counts)
         return changed
 
     @jit
@@ -375,7 +406,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
             if half[j] - P[j, r] <= thr or j == a:
                 cand[m] = j
                 m += 1
-        return exact_label(X, r, C, half, cand, m, a)
+        return _nb_exact_label(X, r, C, half, cand, m, a)
 
     @jit
     def strip_buffers(dtype: Any, k: int) -> Any:
@@ -398,7 +429,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         # strip) settled as in ``settle``; returns the best two scores, the
         # computed best and the near ties (their rows in ``bufs[3]``)
         bb, ss, aa, near, cand = bufs
-        b, s, a = strip_best_two(P, s0, n, half, bb, ss, aa)
+        b, s, a = _nb_strip_best_two(P, s0, n, half, bb, ss, aa)
         count = 0
         for i in range(n):
             out[s0 + i] = a[i]
@@ -406,7 +437,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
             count += s[i] <= b[i] + tie
         for q in range(count):
             i = near[q]
-            out[s0 + i] = settle_near(P, X, C, half, b[i] + tie, s0 + i, a[i], cand)
+            out[s0 + i] = _nb_settle_near(P, X, C, half, b[i] + tie, s0 + i, a[i], cand)
         return b, s, a, count
 
     @jit
@@ -420,11 +451,11 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         # the first best, (the compared bound, the first best) kept, as
         # ``nearest_two``
         m = P.shape[1]
-        bufs = strip_buffers(P.dtype, P.shape[0])
+        bufs = _nb_strip_buffers(P.dtype, P.shape[0])
         near = bufs[3]
         for s0 in range(0, m, STRIP):
             n = min(STRIP, m - s0)
-            b, s, a, count = strip_labels(P, X, C, half, tie, s0, n, bufs, out)
+            b, s, a, count = _nb_strip_labels(P, X, C, half, tie, s0, n, bufs, out)
             for i in range(n):
                 best[s0 + i] = b[i]
                 second[s0 + i] = s[i]
@@ -452,7 +483,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         # (``strip_labels``), then its rows accumulated (``add_rows``) while
         # they are in cache
         m = P.shape[1]
-        bufs = strip_buffers(P.dtype, P.shape[0])
+        bufs = _nb_strip_buffers(P.dtype, P.shape[0])
         lanes = np.zeros((4, sums.shape[0]), dtype=np.int64)
         weighted = w.shape[0] == m
         compare = old.shape[0] == m
@@ -460,8 +491,8 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         for s0 in range(0, m, STRIP):
             n = min(STRIP, m - s0)
             e = s0 + n
-            strip_labels(P, X, C, half, tie, s0, n, bufs, out)
-            changed += add_rows(
+            _nb_strip_labels(P, X, C, half, tie, s0, n, bufs, out)
+            changed += _nb_add_rows(
                 X[s0:e],
                 w[s0:e] if weighted else w,
                 out[s0:e],
@@ -470,10 +501,12 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
                 counts,
                 lanes,
             )
-        add_lanes(lanes, counts)
+        _nb_add_lanes(lanes, counts)
         return changed
 
     from ._gemm import gemm_call
+
+    _share(gemm_call=gemm_call)
 
     @jit
     def lloyd_strips(
@@ -495,7 +528,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         m, d = X.shape
         k = C.shape[0]
         P = np.empty((k, STRIP), dtype=X.dtype)
-        bufs = strip_buffers(X.dtype, k)
+        bufs = _nb_strip_buffers(X.dtype, k)
         lanes = np.zeros((4, sums.shape[0]), dtype=np.int64)
         # the Fortran interface: every argument by address; ints of 32 bits
         dims = np.empty(6, dtype=np.int32)  # m, n, k, lda, ldb, ldc
@@ -516,7 +549,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
             n = min(STRIP, m - s0)
             e = s0 + n
             dims[0] = n
-            gemm_call(
+            _nb_gemm_call(
                 gemm,
                 trans[0:].ctypes.data,
                 trans[1:].ctypes.data,
@@ -532,8 +565,8 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
                 P.ctypes.data,
                 dims[5:].ctypes.data,
             )
-            strip_labels(P, X[s0:e], C, half, tie, 0, n, bufs, out[s0:e])
-            changed += add_rows(
+            _nb_strip_labels(P, X[s0:e], C, half, tie, 0, n, bufs, out[s0:e])
+            changed += _nb_add_rows(
                 X[s0:e],
                 w[s0:e] if weighted else w,
                 out[s0:e],
@@ -542,10 +575,10 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
                 counts,
                 lanes,
             )
-        add_lanes(lanes, counts)
+        _nb_add_lanes(lanes, counts)
         return changed
 
-    costs_into = _row_kernels()[2]
+    _row_kernels()  # shares costs_into
 
     @jit
     def labels_costs(
@@ -555,14 +588,24 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         # squared distance to its center (``assigned_sq_dists``), a strip's
         # rows while they are in cache
         m = P.shape[1]
-        bufs = strip_buffers(P.dtype, P.shape[0])
+        bufs = _nb_strip_buffers(P.dtype, P.shape[0])
         buf = np.empty(X.shape[1], dtype=X.dtype)
         stack = np.empty(plan.shape[0], dtype=X.dtype)
         for s0 in range(0, m, STRIP):
             n = min(STRIP, m - s0)
-            strip_labels(P, X, C, half, tie, s0, n, bufs, out)
-            costs_into(X, C, out, scale, plan, buf, stack, s0, s0 + n, costs)
+            _nb_strip_labels(P, X, C, half, tie, s0, n, bufs, out)
+            _nb_costs_into(X, C, out, scale, plan, buf, stack, s0, s0 + n, costs)
 
+    _share(
+        exact_pair=exact_pair,
+        exact_label=exact_label,
+        add_rows=add_rows,
+        add_lanes=add_lanes,
+        strip_best_two=strip_best_two,
+        settle_near=settle_near,
+        strip_buffers=strip_buffers,
+        strip_labels=strip_labels,
+    )
     return settle, accumulate, lloyd_columns, settle_two, labels_costs, lloyd_strips
 
 
@@ -736,7 +779,7 @@ def _row_kernels() -> tuple[Any, Any, Any]:
         for q in range(plan.shape[0]):
             s = plan[q, 0]
             if s >= 0:
-                stack[top] = row_sum(a, s, plan[q, 1])
+                stack[top] = _nb_row_sum(a, s, plan[q, 1])
                 top += 1
             else:
                 top -= 1
@@ -752,12 +795,12 @@ def _row_kernels() -> tuple[Any, Any, Any]:
             for i in range(m):
                 for t in range(d):
                     buf[t] = X[i, t] * X[i, t]
-                out[i] = row_sum(buf, 0, d)
+                out[i] = _nb_row_sum(buf, 0, d)
         else:
             for i in range(m):
                 for t in range(d):
                     buf[t] = X[i, t] * X[i, t]
-                out[i] = planned_sum(buf, plan, stack)
+                out[i] = _nb_planned_sum(buf, plan, stack)
 
     @inline
     def sq_diffs(X: Any, i: int, C: Any, lab: int, scale: Any, buf: Any) -> None:
@@ -788,19 +831,20 @@ def _row_kernels() -> tuple[Any, Any, Any]:
         d = X.shape[1]
         if d <= PAIRWISE_BLOCK:
             for i in range(start, stop):
-                sq_diffs(X, i, C, labels[i], scale, buf)
-                out[i] = row_sum(buf, 0, d)
+                _nb_sq_diffs(X, i, C, labels[i], scale, buf)
+                out[i] = _nb_row_sum(buf, 0, d)
         else:
             for i in range(start, stop):
-                sq_diffs(X, i, C, labels[i], scale, buf)
-                out[i] = planned_sum(buf, plan, stack)
+                _nb_sq_diffs(X, i, C, labels[i], scale, buf)
+                out[i] = _nb_planned_sum(buf, plan, stack)
 
     @jit
     def assigned_sq_dists(X: Any, C: Any, labels: Any, scale: Any, plan: Any, out: Any) -> None:
         buf = np.empty(X.shape[1], dtype=X.dtype)
         stack = np.empty(plan.shape[0], dtype=X.dtype)
-        costs_into(X, C, labels, scale, plan, buf, stack, 0, X.shape[0], out)
+        _nb_costs_into(X, C, labels, scale, plan, buf, stack, 0, X.shape[0], out)
 
+    _share(row_sum=row_sum, planned_sum=planned_sum, sq_diffs=sq_diffs, costs_into=costs_into)
     return row_sq_norms, assigned_sq_dists, costs_into
 
 
