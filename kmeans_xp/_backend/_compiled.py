@@ -96,6 +96,7 @@ _nb_exact_pair: Any = None
 _nb_exact_label: Any = None
 _nb_add_rows: Any = None
 _nb_add_lanes: Any = None
+_nb_add_strip: Any = None
 _nb_strip_best_two: Any = None
 _nb_settle_near: Any = None
 _nb_strip_buffers: Any = None
@@ -190,6 +191,7 @@ def _pair_kernel() -> Any:
 def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
     numba = _numba()
     jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+    inline = numba.njit(nogil=True, cache=True, boundscheck=False, inline="always")
 
     @jit
     def exact_pair(X: Any, i: int, C: Any, j0: int, j1: int, half: Any) -> Any:
@@ -291,6 +293,24 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
     def add_lanes(lanes: Any, counts: Any) -> None:
         for j in range(counts.shape[0]):
             counts[j] += np.float64(lanes[0, j] + lanes[1, j] + lanes[2, j] + lanes[3, j])
+
+    @inline
+    def add_strip(
+        X: Any, w: Any, old: Any, labels: Any, s0: int, e: int, sums: Any, counts: Any, lanes: Any
+    ) -> int:
+        # ``add_rows`` for rows s0 .. e of a pass's arrays (the weights and
+        # old labels where there are some): a Lloyd loop's strip, accumulated
+        # after its labels while it is in cache
+        m = X.shape[0]
+        return _nb_add_rows(
+            X[s0:e],
+            w[s0:e] if w.shape[0] == m else w,
+            labels[s0:e],
+            old[s0:e] if old.shape[0] == m else old,
+            sums,
+            counts,
+            lanes,
+        )
 
     @jit
     def accumulate(X: Any, w: Any, labels: Any, old: Any, sums: Any, counts: Any) -> int:
@@ -485,22 +505,12 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         m = P.shape[1]
         bufs = _nb_strip_buffers(P.dtype, P.shape[0])
         lanes = np.zeros((4, sums.shape[0]), dtype=np.int64)
-        weighted = w.shape[0] == m
-        compare = old.shape[0] == m
         changed = 0
         for s0 in range(0, m, STRIP):
             n = min(STRIP, m - s0)
             e = s0 + n
             _nb_strip_labels(P, X, C, half, tie, s0, n, bufs, out)
-            changed += _nb_add_rows(
-                X[s0:e],
-                w[s0:e] if weighted else w,
-                out[s0:e],
-                old[s0:e] if compare else old,
-                sums,
-                counts,
-                lanes,
-            )
+            changed += _nb_add_strip(X, w, old, out, s0, e, sums, counts, lanes)
         _nb_add_lanes(lanes, counts)
         return changed
 
@@ -542,8 +552,6 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         dims[3] = d
         dims[4] = d
         dims[5] = STRIP
-        weighted = w.shape[0] == m
-        compare = old.shape[0] == m
         changed = 0
         for s0 in range(0, m, STRIP):
             n = min(STRIP, m - s0)
@@ -566,15 +574,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
                 dims[5:].ctypes.data,
             )
             _nb_strip_labels(P, X[s0:e], C, half, tie, 0, n, bufs, out[s0:e])
-            changed += _nb_add_rows(
-                X[s0:e],
-                w[s0:e] if weighted else w,
-                out[s0:e],
-                old[s0:e] if compare else old,
-                sums,
-                counts,
-                lanes,
-            )
+            changed += _nb_add_strip(X, w, old, out, s0, e, sums, counts, lanes)
         _nb_add_lanes(lanes, counts)
         return changed
 
@@ -601,6 +601,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         exact_label=exact_label,
         add_rows=add_rows,
         add_lanes=add_lanes,
+        add_strip=add_strip,
         strip_best_two=strip_best_two,
         settle_near=settle_near,
         strip_buffers=strip_buffers,
@@ -1193,11 +1194,13 @@ def lloyd_rows(
     block_rows: int | None = None,
     out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """A Lloyd pass over one chunk, ``block_rows`` rows at a time (all at once
-    when None), so that a block's products are still in cache when its labels
-    and sums are made: labels (into ``out`` when given: int64, one a row),
-    per-cluster sums (data dtype, sample order), weights (data dtype) and the
-    number of changed labels."""
+    """A Lloyd pass over one chunk: labels (into ``out`` when given: int64, one
+    a row), per-cluster sums (data dtype, sample order), weights (data dtype)
+    and the number of changed labels. Where SciPy's BLAS is there
+    (``_strip_gemm``), the products a strip at a time in the loop
+    (``lloyd_strips``); else ``block_rows`` rows at a time (all at once when
+    None), so that a block's products are still in cache when its labels and
+    sums are made."""
     _, accumulate, lloyd_columns, _, _, lloyd_strips = _kernels()
     k, d = centers.shape
     m = int(Xb.shape[0])
