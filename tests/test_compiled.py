@@ -407,11 +407,22 @@ def test_strip_products_give_the_block_products_labels_and_sums(dtype):
     # the Lloyd loop with its products a strip at a time (BLAS's gemm called
     # from the loop) against the products of a block through NumPy: the same
     # labels, sums, weights and changes, to the bit, with and without weights
-    # and old labels, duplicate centers (exact ties), k above and below d
+    # and old labels, duplicate centers (exact ties), k above and below d,
+    # the centers given to gemm as C.T (k <= 64) and as C (k > 64)
     if _compiled.gemm_addresses() is None:
         pytest.skip("SciPy's BLAS for compiled code is not there")
     rng = np.random.default_rng(8)
-    cases = [(1000, 1, 2), (777, 2, 8), (3000, 16, 8), (513, 33, 5), (600, 256, 7), (900, 6, 500)]
+    cases = [
+        (1000, 1, 2),
+        (777, 2, 8),
+        (3000, 16, 8),
+        (513, 33, 5),
+        (600, 256, 7),
+        (640, 12, 12),
+        (700, 40, 64),
+        (800, 20, 65),
+        (900, 6, 500),
+    ]
     try:
         for m, d, k in cases:
             # the grid case: exact and near ties, settled by the near-tie rule

@@ -450,11 +450,19 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         # computed best and the near ties (their rows in ``bufs[3]``)
         bb, ss, aa, near, cand = bufs
         b, s, a = _nb_strip_best_two(P, s0, n, half, bb, ss, aa)
-        count = 0
+        # two vectorised loops (the labels; how many near ties) and the near
+        # ties' rows noted only where there are some (they are rare): one
+        # loop noting them row by row, a serial count, took 2.7 ns a row
         for i in range(n):
             out[s0 + i] = a[i]
-            near[count] = i
+        count = 0
+        for i in range(n):
             count += s[i] <= b[i] + tie
+        if count:
+            count = 0
+            for i in range(n):
+                near[count] = i
+                count += s[i] <= b[i] + tie
         for q in range(count):
             i = near[q]
             out[s0 + i] = _nb_settle_near(P, X, C, half, b[i] + tie, s0 + i, a[i], cand)
@@ -524,6 +532,8 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         w: Any,
         old: Any,
         C: Any,
+        B: Any,
+        b_t: bool,
         half: Any,
         tie: Any,
         gemm: int,
@@ -532,9 +542,12 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         counts: Any,
     ) -> int:
         # ``lloyd_columns`` with the products a strip at a time: C @ X_strip.T
-        # by BLAS's gemm (at ``gemm``, X's dtype; C-ordered X and C) into a
+        # by BLAS's gemm (at ``gemm``, X's dtype; C-ordered X, C and B) into a
         # (k, STRIP) buffer, so that the strip's scores and rows are in the
-        # first-level cache when its labels and sums are made
+        # first-level cache when its labels and sums are made. The centers
+        # go to gemm as ``B``: C itself (k, d), or with ``b_t`` its transpose
+        # (d, k), which BLAS multiplies faster at small k
+        # (``STRIP_TRANSPOSED_MAX_K``)
         m, d = X.shape
         k = C.shape[0]
         P = np.empty((k, STRIP), dtype=X.dtype)
@@ -546,11 +559,11 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         scal[0] = 1
         trans = np.empty(2, dtype=np.uint8)
         trans[0] = 84  # "T": the rows of X, d values apart, as columns
-        trans[1] = 78  # "N"
+        trans[1] = 84 if b_t else 78  # "T" for C.T (d, k), "N" for C (k, d)
         dims[1] = k
         dims[2] = d
         dims[3] = d
-        dims[4] = d
+        dims[4] = k if b_t else d
         dims[5] = STRIP
         changed = 0
         for s0 in range(0, m, STRIP):
@@ -567,7 +580,7 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
                 scal[0:].ctypes.data,
                 X[s0:].ctypes.data,
                 dims[3:].ctypes.data,
-                C.ctypes.data,
+                B.ctypes.data,
                 dims[4:].ctypes.data,
                 scal[1:].ctypes.data,
                 P.ctypes.data,
@@ -1128,6 +1141,15 @@ def nearest_with_costs(
     return labels, costs
 
 
+# up to this many centers, the strip loop gives BLAS the centers as C.T
+# (d, k) in C order, gemm "T", "T" (else C, "T", "N"): the same products, in
+# OpenBLAS's faster code for small k. gemm alone, ns a row at one thread
+# (C, then C.T): 100k x 16 x 8 10.8 / 6.5, 100k x 32 x 8 29.8 / 17.2,
+# 200k x 32 x 32 36.9 / 17.3, 100k x 16 x 64 28.6 / 24.0, 100k x 32 x 64
+# 48.3 / 29.6, 100k x 64 x 64 110 / 113, 100k x 16 x 100 39.3 / 38.4,
+# 100k x 64 x 256 336 / 395
+STRIP_TRANSPOSED_MAX_K = 64
+
 # the strip loop's products take at most this many bytes ((k, STRIP) values):
 # up to k = 1024 in float32; beyond, the products of a block (``lloyd_columns``)
 STRIP_PRODUCT_BYTES = 2**20
@@ -1214,11 +1236,14 @@ def lloyd_rows(
         # the products a strip at a time, in the loop (the same labels, sums
         # and weights, to the bit: the labels are the near-tie rule's
         # whatever the products' rounding, the sums in sample order)
+        b_t = k <= STRIP_TRANSPOSED_MAX_K
         changed = lloyd_strips(
             Xb,
             no_w if w is None else w,
             no_old if old is None else old,
             centers,
+            np.ascontiguousarray(centers.T) if b_t else centers,
+            b_t,
             half_csq,
             Xb.dtype.type(tie),
             gemm,
