@@ -408,7 +408,8 @@ def test_strip_products_give_the_block_products_labels_and_sums(dtype):
     # from the loop) against the products of a block through NumPy: the same
     # labels, sums, weights and changes, to the bit, with and without weights
     # and old labels, duplicate centers (exact ties), k above and below d,
-    # the centers given to gemm as C.T (k <= 64) and as C (k > 64)
+    # the centers given to gemm as C.T (k <= 64) and as C (k > 64), and
+    # rows of more than 256 features (``lloyd_wide``: blocks of (rows, k) scores)
     if _compiled.gemm_addresses() is None:
         pytest.skip("SciPy's BLAS for compiled code is not there")
     rng = np.random.default_rng(8)
@@ -422,6 +423,8 @@ def test_strip_products_give_the_block_products_labels_and_sums(dtype):
         (700, 40, 64),
         (800, 20, 65),
         (900, 6, 500),
+        (500, 300, 7),
+        (300, 700, 64),
     ]
     try:
         for m, d, k in cases:

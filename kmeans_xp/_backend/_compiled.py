@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -99,6 +99,7 @@ _nb_add_lanes: Any = None
 _nb_add_strip: Any = None
 _nb_strip_best_two: Any = None
 _nb_settle_near: Any = None
+_nb_settle: Any = None
 _nb_strip_buffers: Any = None
 _nb_strip_labels: Any = None
 _nb_row_sum: Any = None
@@ -187,8 +188,20 @@ def _pair_kernel() -> Any:
     return proven_pair
 
 
+class _Kernels(NamedTuple):
+    """The compiled loops over scores and rows (``_kernels``)."""
+
+    settle: Any
+    accumulate: Any
+    lloyd_columns: Any
+    settle_two: Any
+    labels_costs: Any
+    lloyd_strips: Any
+    lloyd_wide: Any
+
+
 @functools.cache
-def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
+def _kernels() -> _Kernels:
     numba = _numba()
     jit = numba.njit(nogil=True, cache=True, boundscheck=False)
     inline = numba.njit(nogil=True, cache=True, boundscheck=False, inline="always")
@@ -591,6 +604,73 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         _nb_add_lanes(lanes, counts)
         return changed
 
+    _share(settle=settle)
+
+    @jit
+    def lloyd_wide(
+        X: Any,
+        w: Any,
+        old: Any,
+        C: Any,
+        CT: Any,
+        half: Any,
+        tie: Any,
+        gemm: int,
+        rows: int,
+        out: Any,
+        sums: Any,
+        counts: Any,
+    ) -> int:
+        # a Lloyd pass over rows of many features (beyond ``COLUMNS_MAX_D``),
+        # ``rows`` of them at a time: their scores h - X_block @ C.T (rows,
+        # k) by BLAS's gemm (at ``gemm``, X's dtype; C-ordered X and CT = C.T,
+        # the call NumPy's matmul makes), labelled by ``settle`` and summed
+        # (``add_rows``) while the block's rows are in cache. The loop of
+        # ``lloyd_rows`` in NumPy, without a call from Python a block (60k x
+        # 784 x 10: 723 blocks a pass, each holding the GIL for its calls)
+        m, d = X.shape
+        k = C.shape[0]
+        S = np.empty((rows, k), dtype=X.dtype)
+        lanes = np.zeros((4, sums.shape[0]), dtype=np.int64)
+        dims = np.empty(6, dtype=np.int32)  # m, n, k, lda, ldb, ldc
+        scal = np.zeros(2, dtype=X.dtype)  # alpha = 1, beta = 0
+        scal[0] = 1
+        trans = np.empty(1, dtype=np.uint8)
+        trans[0] = 78  # "N", "N": (C.T).T @ (X_block).T, (k, n) in Fortran order
+        dims[0] = k
+        dims[2] = d
+        dims[3] = k
+        dims[4] = d
+        dims[5] = k
+        changed = 0
+        for s0 in range(0, m, rows):
+            n = min(rows, m - s0)
+            e = s0 + n
+            dims[1] = n
+            _nb_gemm_call(
+                gemm,
+                trans.ctypes.data,
+                trans.ctypes.data,
+                dims[0:].ctypes.data,
+                dims[1:].ctypes.data,
+                dims[2:].ctypes.data,
+                scal[0:].ctypes.data,
+                CT.ctypes.data,
+                dims[3:].ctypes.data,
+                X[s0:].ctypes.data,
+                dims[4:].ctypes.data,
+                scal[1:].ctypes.data,
+                S.ctypes.data,
+                dims[5:].ctypes.data,
+            )
+            for i in range(n):
+                for j in range(k):
+                    S[i, j] = half[j] - S[i, j]
+            _nb_settle(S[:n], X[s0:e], C, half, tie, out[s0:e])
+            changed += _nb_add_strip(X, w, old, out, s0, e, sums, counts, lanes)
+        _nb_add_lanes(lanes, counts)
+        return changed
+
     _row_kernels()  # shares costs_into
 
     @jit
@@ -620,7 +700,15 @@ def _kernels() -> tuple[Any, Any, Any, Any, Any, Any]:
         strip_buffers=strip_buffers,
         strip_labels=strip_labels,
     )
-    return settle, accumulate, lloyd_columns, settle_two, labels_costs, lloyd_strips
+    return _Kernels(
+        settle=settle,
+        accumulate=accumulate,
+        lloyd_columns=lloyd_columns,
+        settle_two=settle_two,
+        labels_costs=labels_costs,
+        lloyd_strips=lloyd_strips,
+        lloyd_wide=lloyd_wide,
+    )
 
 
 def nearest_two(
@@ -637,7 +725,7 @@ def nearest_two(
     second = np.empty(m, dtype=Xb.dtype)
     if m:
         products = np.matmul(centers, Xb.T)
-        settle_two = _kernels()[3]
+        settle_two = _kernels().settle_two
         settle_two(products, Xb, centers, half_csq, products.dtype.type(tie), labels, best, second)
     return labels, best, second
 
@@ -1099,7 +1187,7 @@ def nearest_rows(
 ) -> np.ndarray:
     """``_kernels.nearest_center`` for NumPy arrays, compiled (into ``out``
     when given)."""
-    settle, _, _, settle_two, _, _ = _kernels()
+    kernels = _kernels()
     m = Xb.shape[0]
     if out is None:
         out = np.empty(m, dtype=np.int64)
@@ -1107,12 +1195,14 @@ def nearest_rows(
         products = np.matmul(centers, Xb.T)
         best = np.empty(m, dtype=products.dtype)
         second = np.empty(m, dtype=products.dtype)
-        settle_two(products, Xb, centers, half_csq, products.dtype.type(tie), out, best, second)
+        kernels.settle_two(
+            products, Xb, centers, half_csq, products.dtype.type(tie), out, best, second
+        )
         return out
     # (k, d) is small: BLAS is faster on it in C order (60k x 784 x 10: 10 %)
     scores = _scores(Xb, np.ascontiguousarray(centers_t), half_csq)
     # the bound in the scores' dtype, as NumPy's ``best + tie`` rounds it
-    settle(scores, Xb, centers, half_csq, scores.dtype.type(tie), out)
+    kernels.settle(scores, Xb, centers, half_csq, scores.dtype.type(tie), out)
     return out
 
 
@@ -1127,7 +1217,7 @@ def nearest_with_costs(
     costs = np.empty(m, dtype=Xb.dtype)
     if m:
         products = np.matmul(centers, Xb.T)
-        _kernels()[4](
+        _kernels().labels_costs(
             products,
             Xb,
             centers,
@@ -1187,7 +1277,8 @@ def force_strips(on: bool | None) -> None:
 
 
 def _strip_gemm(Xb: np.ndarray, centers: np.ndarray, half_csq: np.ndarray) -> int | None:
-    # the gemm of ``lloyd_strips`` for this chunk, or None where it does not apply
+    # the gemm that the compiled Lloyd loops call for this chunk
+    # (``lloyd_strips``, ``lloyd_wide``), or None where it does not apply
     if _STRIPS is False:
         return None
     addresses = gemm_addresses()
@@ -1195,8 +1286,7 @@ def _strip_gemm(Xb: np.ndarray, centers: np.ndarray, half_csq: np.ndarray) -> in
         return None
     k, d = centers.shape
     if (
-        d > COLUMNS_MAX_D
-        or k * STRIP * Xb.dtype.itemsize > STRIP_PRODUCT_BYTES
+        (d <= COLUMNS_MAX_D and k * STRIP * Xb.dtype.itemsize > STRIP_PRODUCT_BYTES)
         or not (Xb.flags.c_contiguous and centers.flags.c_contiguous)
         or not (Xb.dtype == centers.dtype == half_csq.dtype)
         or Xb.dtype not in (np.float32, np.float64)
@@ -1223,7 +1313,7 @@ def lloyd_rows(
     (``lloyd_strips``); else ``block_rows`` rows at a time (all at once when
     None), so that a block's products are still in cache when its labels and
     sums are made."""
-    _, accumulate, lloyd_columns, _, _, lloyd_strips = _kernels()
+    kernels = _kernels()
     k, d = centers.shape
     m = int(Xb.shape[0])
     labels = np.empty(m, dtype=np.int64) if out is None else out
@@ -1232,12 +1322,12 @@ def lloyd_rows(
     no_w = np.empty(0, dtype=Xb.dtype)
     no_old = np.empty(0, dtype=labels.dtype)
     gemm = _strip_gemm(Xb, centers, half_csq) if m else None
-    if gemm is not None:
+    if gemm is not None and d <= COLUMNS_MAX_D:
         # the products a strip at a time, in the loop (the same labels, sums
         # and weights, to the bit: the labels are the near-tie rule's
         # whatever the products' rounding, the sums in sample order)
         b_t = k <= STRIP_TRANSPOSED_MAX_K
-        changed = lloyd_strips(
+        changed = kernels.lloyd_strips(
             Xb,
             no_w if w is None else w,
             no_old if old is None else old,
@@ -1253,19 +1343,36 @@ def lloyd_rows(
         )
         return labels, sums, counts.astype(Xb.dtype), int(changed)
     if d > COLUMNS_MAX_D:
-        centers_t = np.ascontiguousarray(centers_t)  # once, not per block
+        centers_t = np.ascontiguousarray(centers.T)  # once, not per block
     step = max(1, m if block_rows is None else int(block_rows))
     if d > COLUMNS_MAX_D:
         # the rows are read twice (product, sums): from the nearer cache
         step = min(step, max(16, ROWS_BLOCK_BYTES // (d * Xb.dtype.itemsize)))
     step = max(1, -(-m // max(1, -(-m // step))))  # blocks of equal size
+    if gemm is not None:
+        # d > COLUMNS_MAX_D: the loop below in one compiled call
+        changed = kernels.lloyd_wide(
+            Xb,
+            no_w if w is None else w,
+            no_old if old is None else old,
+            centers,
+            centers_t,
+            half_csq,
+            Xb.dtype.type(tie),
+            gemm,
+            step,
+            labels,
+            sums,
+            counts,
+        )
+        return labels, sums, counts.astype(Xb.dtype), int(changed)
     changed = 0
     for s in range(0, m, step):
         e = min(m, s + step)
         if d <= COLUMNS_MAX_D:
             # labels and sums in one loop, a strip of rows at a time
             products = np.matmul(centers, Xb[s:e].T)
-            changed += lloyd_columns(
+            changed += kernels.lloyd_columns(
                 products,
                 Xb[s:e],
                 no_w if w is None else w[s:e],
@@ -1279,7 +1386,7 @@ def lloyd_rows(
             )
             continue
         lab = nearest_rows(Xb[s:e], centers, centers_t, half_csq, tie, labels[s:e])
-        changed += accumulate(
+        changed += kernels.accumulate(
             Xb[s:e],
             no_w if w is None else w[s:e],
             lab,
@@ -1296,7 +1403,7 @@ def piece_sums(
     """``segment_sum`` and the weight totals of each ``piece`` consecutive
     rows apart, stacked: (pieces, k, d) in X's dtype and (pieces, k), the
     totals counted in float64 and given in X's dtype (as ``np.bincount``)."""
-    accumulate = _kernels()[1]
+    accumulate = _kernels().accumulate
     m, d = X.shape
     count = max(1, -(-m // piece))
     sums = np.zeros((count, k, d), dtype=X.dtype)
@@ -1313,7 +1420,7 @@ def piece_sums(
 def segment_sum(X: np.ndarray, w: np.ndarray | None, labels: np.ndarray, k: int) -> np.ndarray:
     """Per-cluster (weighted) sums of the rows of ``X`` in its dtype, in sample
     order: what ``lloyd_rows`` accumulates, for passes that sum apart."""
-    accumulate = _kernels()[1]
+    accumulate = _kernels().accumulate
     sums = np.zeros((k, X.shape[1]), dtype=X.dtype)
     counts = np.zeros(k, dtype=np.float64)
     empty = np.empty(0, dtype=X.dtype)
