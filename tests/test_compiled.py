@@ -63,7 +63,7 @@ def _scoring_case(dtype, scale, d, k):
 
 # (d, k): best two kept along the rows of (k, rows) products (d <= COLUMNS_MAX_D),
 # or over each row's k scores
-SHAPES = [(3, 9), (2, 200), (1, 2), (_compiled.COLUMNS_MAX_D + 1, 5), (260, 12)]
+SHAPES = [(3, 9), (2, 200), (1, 2), (4, 3), (_compiled.COLUMNS_MAX_D + 1, 5), (260, 12)]
 
 
 def test_shapes_cover_both_ways_of_scoring():
@@ -105,12 +105,13 @@ def test_lloyd_chunk_matches_the_primitives(dtype, weighted, with_old, d, k, blo
     try:
         assert _kernels.lloyd_chunk(xp, X, w, old, C, Ct, half, tie=tie) is None
         ref = _kernels.nearest_center(xp, X, C, Ct, half, tie=tie)
+        # the array code's sums (scipy's one-hot product: sample order)
+        k = C.shape[0]
+        ref_sums = _kernels.segment_sum(xp, X, ref, k, w)
+        ref_counts = _kernels.segment_count(xp, ref, k, w, X.dtype)
     finally:
         _compiled.force(None)
-    k = C.shape[0]
     np.testing.assert_array_equal(lab, ref)
-    ref_sums = _kernels.segment_sum(xp, X, ref, k, w)
-    ref_counts = _kernels.segment_count(xp, ref, k, w, X.dtype)
     assert sums.dtype == ref_sums.dtype and counts.dtype == ref_counts.dtype
     np.testing.assert_array_equal(sums, ref_sums)  # same order, same rounding
     np.testing.assert_array_equal(counts, ref_counts)
