@@ -247,7 +247,7 @@ def test_column_statistics_match_the_array_code(dtype, d):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("d", [1, 5, 8, 13, 64, 127, 128, 129, 200, 257, 784, 1031])
+@pytest.mark.parametrize("d", [1, 2, 3, 4, 5, 8, 13, 64, 127, 128, 129, 200, 257, 784, 1031])
 @pytest.mark.parametrize("scale", [1.0, 2.0**-40])
 def test_row_sums_keep_numpys_bits(dtype, d, scale):
     """Squared row norms and each row's squared distance to its center (the
@@ -294,8 +294,9 @@ def test_labels_with_costs_match_the_two_passes(dtype, d, scale):
         lab = _kernels.nearest_center(xp, X, C, Ct, half, tie=tie)
         return lab, _kernels.assigned_sq_dists(xp, X, C, lab, scale)
 
-    off, _ = _both(two_passes)
+    off, on = _both(two_passes)
     np.testing.assert_array_equal(labels, off[0])
+    np.testing.assert_array_equal(on[0], off[0])  # the compiled labels alone
     assert costs.dtype == off[1].dtype == dtype
     np.testing.assert_array_equal(costs, off[1])
 
@@ -410,7 +411,8 @@ def test_strip_products_give_the_block_products_labels_and_sums(dtype):
     # labels, sums, weights and changes, to the bit, with and without weights
     # and old labels, duplicate centers (exact ties), k above and below d,
     # the centers given to gemm as C.T (k <= 64) and as C (k > 64), and
-    # rows of more than 256 features (``lloyd_wide``: blocks of (rows, k) scores)
+    # rows of more than 256 features (``lloyd_wide``: blocks of (rows, k) scores);
+    # the labels alone and with their costs the same way
     if _compiled.gemm_addresses() is None:
         pytest.skip("SciPy's BLAS for compiled code is not there")
     rng = np.random.default_rng(8)
@@ -441,6 +443,16 @@ def test_strip_products_give_the_block_products_labels_and_sums(dtype):
                     strips = _compiled.lloyd_rows(X, w, old, C, C.T, half, tie, 100)
                     for a, b in zip(blocks, strips, strict=True):
                         np.testing.assert_array_equal(a, b, err_msg=f"{m}x{d}x{k}")
+            # the labels alone, and with each row's cost (the final pass)
+            _compiled.force_strips(False)
+            blocks = _compiled.nearest_rows(X, C, C.T, half, tie)
+            costs = _compiled.nearest_with_costs(X, C, half, tie, 1.0) if d <= 256 else None
+            _compiled.force_strips(True)
+            np.testing.assert_array_equal(blocks, _compiled.nearest_rows(X, C, C.T, half, tie))
+            if costs is not None:
+                strips = _compiled.nearest_with_costs(X, C, half, tie, 1.0)
+                for a, b in zip(costs, strips, strict=True):
+                    np.testing.assert_array_equal(a, b, err_msg=f"{m}x{d}x{k}")
     finally:
         _compiled.force_strips(None)
 

@@ -106,8 +106,11 @@ _nb_strip_labels: Any = None
 _nb_row_sum: Any = None
 _nb_planned_sum: Any = None
 _nb_sq_diffs: Any = None
+_nb_short_sq_dist: Any = None
 _nb_costs_into: Any = None
 _nb_gemm_call: Any = None
+_nb_strip_gemm_args: Any = None
+_nb_strip_product: Any = None
 
 
 def _share(**helpers: Any) -> None:
@@ -199,6 +202,8 @@ class _Kernels(NamedTuple):
     labels_costs: Any
     lloyd_strips: Any
     lloyd_wide: Any
+    labels_costs_strips: Any
+    labels_strips: Any
 
 
 @functools.cache
@@ -562,6 +567,54 @@ def _kernels() -> _Kernels:
     _share(gemm_call=gemm_call)
 
     @jit
+    def strip_gemm_args(X: Any, k: int, b_t: bool) -> Any:
+        # the arguments of ``strip_product``'s gemm for rows of X and k
+        # centers, by address as the Fortran interface takes them (ints of
+        # 32 bits): dims (m, n, k, lda, ldb, ldc; m set a strip), the
+        # scalars (alpha = 1, beta = 0), the transpositions: "T" for the
+        # rows of X (d values apart, as columns), "T" for the centers as
+        # C.T (d, k) (``b_t``), "N" for C (k, d)
+        d = X.shape[1]
+        dims = np.empty(6, dtype=np.int32)
+        dims[1] = k
+        dims[2] = d
+        dims[3] = d
+        dims[4] = k if b_t else d
+        dims[5] = STRIP
+        scal = np.zeros(2, dtype=X.dtype)
+        scal[0] = 1
+        trans = np.empty(2, dtype=np.uint8)
+        trans[0] = 84
+        trans[1] = 84 if b_t else 78
+        return dims, scal, trans
+
+    @inline
+    def strip_product(gemm: int, X: Any, s0: int, n: int, B: Any, P: Any, args: Any) -> None:
+        # P[:, :n] = C @ X[s0:s0+n].T ((k, STRIP) buffer) by BLAS's gemm at
+        # ``gemm`` (X's dtype; C-ordered X and B, the centers as C or C.T:
+        # ``strip_gemm_args``)
+        dims, scal, trans = args
+        dims[0] = n
+        _nb_gemm_call(
+            gemm,
+            trans[0:].ctypes.data,
+            trans[1:].ctypes.data,
+            dims[0:].ctypes.data,
+            dims[1:].ctypes.data,
+            dims[2:].ctypes.data,
+            scal[0:].ctypes.data,
+            X[s0:].ctypes.data,
+            dims[3:].ctypes.data,
+            B.ctypes.data,
+            dims[4:].ctypes.data,
+            scal[1:].ctypes.data,
+            P.ctypes.data,
+            dims[5:].ctypes.data,
+        )
+
+    _share(strip_gemm_args=strip_gemm_args, strip_product=strip_product)
+
+    @jit
     def lloyd_strips(
         X: Any,
         w: Any,
@@ -583,44 +636,17 @@ def _kernels() -> _Kernels:
         # go to gemm as ``B``: C itself (k, d), or with ``b_t`` its transpose
         # (d, k), which BLAS multiplies faster at small k
         # (``STRIP_TRANSPOSED_MAX_K``)
-        m, d = X.shape
+        m = X.shape[0]
         k = C.shape[0]
         P = np.empty((k, STRIP), dtype=X.dtype)
         bufs = _nb_strip_buffers(X.dtype, k)
         lanes = np.zeros((4, sums.shape[0]), dtype=np.int64)
-        # the Fortran interface: every argument by address; ints of 32 bits
-        dims = np.empty(6, dtype=np.int32)  # m, n, k, lda, ldb, ldc
-        scal = np.zeros(2, dtype=X.dtype)  # alpha = 1, beta = 0
-        scal[0] = 1
-        trans = np.empty(2, dtype=np.uint8)
-        trans[0] = 84  # "T": the rows of X, d values apart, as columns
-        trans[1] = 84 if b_t else 78  # "T" for C.T (d, k), "N" for C (k, d)
-        dims[1] = k
-        dims[2] = d
-        dims[3] = d
-        dims[4] = k if b_t else d
-        dims[5] = STRIP
+        args = _nb_strip_gemm_args(X, k, b_t)
         changed = 0
         for s0 in range(0, m, STRIP):
             n = min(STRIP, m - s0)
             e = s0 + n
-            dims[0] = n
-            _nb_gemm_call(
-                gemm,
-                trans[0:].ctypes.data,
-                trans[1:].ctypes.data,
-                dims[0:].ctypes.data,
-                dims[1:].ctypes.data,
-                dims[2:].ctypes.data,
-                scal[0:].ctypes.data,
-                X[s0:].ctypes.data,
-                dims[3:].ctypes.data,
-                B.ctypes.data,
-                dims[4:].ctypes.data,
-                scal[1:].ctypes.data,
-                P.ctypes.data,
-                dims[5:].ctypes.data,
-            )
+            _nb_strip_product(gemm, X, s0, n, B, P, args)
             _nb_strip_labels(P, X[s0:e], C, half, tie, 0, n, bufs, out[s0:e])
             changed += _nb_add_strip(X, w, old, out, s0, e, sums, counts, lanes)
         _nb_add_lanes(lanes, counts)
@@ -711,6 +737,53 @@ def _kernels() -> _Kernels:
             _nb_strip_labels(P, X, C, half, tie, s0, n, bufs, out)
             _nb_costs_into(X, C, out, scale, plan, buf, stack, s0, s0 + n, costs)
 
+    @jit
+    def labels_costs_strips(
+        X: Any,
+        C: Any,
+        B: Any,
+        b_t: bool,
+        half: Any,
+        tie: Any,
+        gemm: int,
+        scale: Any,
+        plan: Any,
+        out: Any,
+        costs: Any,
+    ) -> None:
+        # ``labels_costs`` with the products a strip at a time
+        # (``strip_product``, as ``lloyd_strips``)
+        m = X.shape[0]
+        k = C.shape[0]
+        P = np.empty((k, STRIP), dtype=X.dtype)
+        bufs = _nb_strip_buffers(X.dtype, k)
+        args = _nb_strip_gemm_args(X, k, b_t)
+        buf = np.empty(X.shape[1], dtype=X.dtype)
+        stack = np.empty(plan.shape[0], dtype=X.dtype)
+        for s0 in range(0, m, STRIP):
+            n = min(STRIP, m - s0)
+            e = s0 + n
+            _nb_strip_product(gemm, X, s0, n, B, P, args)
+            _nb_strip_labels(P, X[s0:e], C, half, tie, 0, n, bufs, out[s0:e])
+            _nb_costs_into(X, C, out, scale, plan, buf, stack, s0, e, costs)
+
+    @jit
+    def labels_strips(
+        X: Any, C: Any, B: Any, b_t: bool, half: Any, tie: Any, gemm: int, out: Any
+    ) -> None:
+        # the labels of ``settle_two`` with the products a strip at a time
+        # (``strip_product``)
+        m = X.shape[0]
+        k = C.shape[0]
+        P = np.empty((k, STRIP), dtype=X.dtype)
+        bufs = _nb_strip_buffers(X.dtype, k)
+        args = _nb_strip_gemm_args(X, k, b_t)
+        for s0 in range(0, m, STRIP):
+            n = min(STRIP, m - s0)
+            e = s0 + n
+            _nb_strip_product(gemm, X, s0, n, B, P, args)
+            _nb_strip_labels(P, X[s0:e], C, half, tie, 0, n, bufs, out[s0:e])
+
     _share(
         exact_pair=exact_pair,
         exact_label=exact_label,
@@ -730,6 +803,8 @@ def _kernels() -> _Kernels:
         labels_costs=labels_costs,
         lloyd_strips=lloyd_strips,
         lloyd_wide=lloyd_wide,
+        labels_costs_strips=labels_costs_strips,
+        labels_strips=labels_strips,
     )
 
 
@@ -937,6 +1012,23 @@ def _row_kernels() -> tuple[Any, Any, Any]:
                 v = v * scale
             buf[t] = v * v
 
+    @inline
+    def short_sq_dist(X: Any, i: int, C: Any, lab: int, scale: Any, d: int) -> Any:
+        # ``sq_diffs`` summed by ``row_sum`` for d < 8 (in order), without the
+        # buffer: the same operations in the same order (the same bits);
+        # inlined where d is a constant, so that the row is unrolled (d = 2:
+        # 8.8 -> 2.5 ns a row)
+        scaled = scale != 1
+        res = X.dtype.type(0)
+        for t in range(d):
+            v = X[i, t] - C[lab, t]
+            if scaled:
+                v = v * scale
+            res += v * v
+        return res
+
+    _share(short_sq_dist=short_sq_dist)
+
     @jit
     def costs_into(
         X: Any,
@@ -953,7 +1045,22 @@ def _row_kernels() -> tuple[Any, Any, Any]:
         # ``out[i]``, rows start .. stop: ``sq_diffs`` summed as NumPy sums
         # them (``buf`` of d values, ``stack`` of the plan's length)
         d = X.shape[1]
-        if d <= PAIRWISE_BLOCK:
+        if d == 1:
+            for i in range(start, stop):
+                out[i] = _nb_short_sq_dist(X, i, C, labels[i], scale, 1)
+        elif d == 2:
+            for i in range(start, stop):
+                out[i] = _nb_short_sq_dist(X, i, C, labels[i], scale, 2)
+        elif d == 3:
+            for i in range(start, stop):
+                out[i] = _nb_short_sq_dist(X, i, C, labels[i], scale, 3)
+        elif d == 4:
+            for i in range(start, stop):
+                out[i] = _nb_short_sq_dist(X, i, C, labels[i], scale, 4)
+        elif d < 8:
+            for i in range(start, stop):
+                out[i] = _nb_short_sq_dist(X, i, C, labels[i], scale, d)
+        elif d <= PAIRWISE_BLOCK:
             for i in range(start, stop):
                 _nb_sq_diffs(X, i, C, labels[i], scale, buf)
                 out[i] = _nb_row_sum(buf, 0, d)
@@ -1213,6 +1320,11 @@ def nearest_rows(
     m = Xb.shape[0]
     if out is None:
         out = np.empty(m, dtype=np.int64)
+    gemm = _strip_gemm(Xb, centers, half_csq) if m else None
+    if gemm is not None and Xb.shape[1] <= COLUMNS_MAX_D:
+        B, b_t = _strip_centers(centers)
+        kernels.labels_strips(Xb, centers, B, b_t, half_csq, Xb.dtype.type(tie), gemm, out)
+        return out
     if Xb.shape[1] <= COLUMNS_MAX_D and m:
         products = np.matmul(centers, Xb.T)
         best = np.empty(m, dtype=products.dtype)
@@ -1237,7 +1349,24 @@ def nearest_with_costs(
     m = Xb.shape[0]
     labels = np.empty(m, dtype=np.int64)
     costs = np.empty(m, dtype=Xb.dtype)
-    if m:
+    gemm = _strip_gemm(Xb, centers, half_csq) if m else None
+    if gemm is not None:
+        # the products a strip at a time (``lloyd_rows``' strip loop)
+        B, b_t = _strip_centers(centers)
+        _kernels().labels_costs_strips(
+            Xb,
+            centers,
+            B,
+            b_t,
+            half_csq,
+            Xb.dtype.type(tie),
+            gemm,
+            Xb.dtype.type(scale),
+            sum_plan(Xb.shape[1]),
+            labels,
+            costs,
+        )
+    elif m:
         products = np.matmul(centers, Xb.T)
         _kernels().labels_costs(
             products,
@@ -1317,6 +1446,14 @@ def _strip_gemm(Xb: np.ndarray, centers: np.ndarray, half_csq: np.ndarray) -> in
     return addresses[0] if Xb.dtype == np.float32 else addresses[1]
 
 
+def _strip_centers(centers: np.ndarray) -> tuple[np.ndarray, bool]:
+    # the centers as the strip loops give them to gemm (``B``, ``b_t``):
+    # C.T in C order up to ``STRIP_TRANSPOSED_MAX_K`` centers, else C
+    if centers.shape[0] <= STRIP_TRANSPOSED_MAX_K:
+        return np.ascontiguousarray(centers.T), True
+    return centers, False
+
+
 def lloyd_rows(
     Xb: np.ndarray,
     w: np.ndarray | None,
@@ -1348,13 +1485,13 @@ def lloyd_rows(
         # the products a strip at a time, in the loop (the same labels, sums
         # and weights, to the bit: the labels are the near-tie rule's
         # whatever the products' rounding, the sums in sample order)
-        b_t = k <= STRIP_TRANSPOSED_MAX_K
+        B, b_t = _strip_centers(centers)
         changed = kernels.lloyd_strips(
             Xb,
             no_w if w is None else w,
             no_old if old is None else old,
             centers,
-            np.ascontiguousarray(centers.T) if b_t else centers,
+            B,
             b_t,
             half_csq,
             Xb.dtype.type(tie),
