@@ -398,7 +398,11 @@ def test_best_two_along_the_rows_at_every_k(dtype):
         C = rng.standard_normal((k, 3)).astype(dtype)
         half = (0.5 * (C * C).sum(axis=1)).astype(dtype)
         scores = half[:, None] - np.matmul(C, X.T)
-        labels, best, second = _compiled.nearest_two(X, C, half, 0.0)
+        _compiled.force_strips(False)  # these products (NumPy's), not the strips'
+        try:
+            labels, best, second = _compiled.nearest_two(X, C, half, 0.0)
+        finally:
+            _compiled.force_strips(None)
         np.testing.assert_array_equal(labels, scores.argmin(axis=0), err_msg=f"k={k}")
         np.testing.assert_array_equal(best, scores.min(axis=0), err_msg=f"k={k}")
         np.testing.assert_array_equal(second, np.sort(scores, axis=0)[1], err_msg=f"k={k}")
@@ -443,7 +447,17 @@ def test_strip_products_give_the_block_products_labels_and_sums(dtype):
                     strips = _compiled.lloyd_rows(X, w, old, C, C.T, half, tie, 100)
                     for a, b in zip(blocks, strips, strict=True):
                         np.testing.assert_array_equal(a, b, err_msg=f"{m}x{d}x{k}")
-            # the labels alone, and with each row's cost (the final pass)
+            # the labels alone, and with each row's cost (the final pass); the
+            # labels with each row's best two scores (Hamerly's), which are
+            # the products' (BLAS's order, either way within the bound)
+            if d <= 256 and k >= 2:
+                _compiled.force_strips(False)
+                two_blocks = _compiled.nearest_two(X, C, half, tie)
+                _compiled.force_strips(True)
+                two_strips = _compiled.nearest_two(X, C, half, tie)
+                np.testing.assert_array_equal(two_blocks[0], two_strips[0])
+                for a, b in zip(two_blocks[1:], two_strips[1:], strict=True):
+                    assert np.all(np.abs(a - b) <= tie), f"{m}x{d}x{k}"
             _compiled.force_strips(False)
             blocks = _compiled.nearest_rows(X, C, C.T, half, tie)
             costs = _compiled.nearest_with_costs(X, C, half, tie, 1.0) if d <= 256 else None

@@ -103,6 +103,7 @@ _nb_settle_near: Any = None
 _nb_settle: Any = None
 _nb_strip_buffers: Any = None
 _nb_strip_labels: Any = None
+_nb_keep_two: Any = None
 _nb_row_sum: Any = None
 _nb_planned_sum: Any = None
 _nb_sq_diffs: Any = None
@@ -204,6 +205,7 @@ class _Kernels(NamedTuple):
     lloyd_wide: Any
     labels_costs_strips: Any
     labels_strips: Any
+    two_strips: Any
 
 
 @functools.cache
@@ -520,18 +522,29 @@ def _kernels() -> _Kernels:
         # ``nearest_two``
         m = P.shape[1]
         bufs = _nb_strip_buffers(P.dtype, P.shape[0])
-        near = bufs[3]
         for s0 in range(0, m, STRIP):
             n = min(STRIP, m - s0)
-            b, s, a, count = _nb_strip_labels(P, X, C, half, tie, s0, n, bufs, out)
-            for i in range(n):
-                best[s0 + i] = b[i]
-                second[s0 + i] = s[i]
-            for q in range(count):
-                i = near[q]
-                if out[s0 + i] != a[i]:
-                    second[s0 + i] = b[i]
-                    best[s0 + i] = b[i] + tie
+            e = s0 + n
+            two = _nb_strip_labels(P, X, C, half, tie, s0, n, bufs, out)
+            _nb_keep_two(two, bufs[3], tie, out[s0:e], best[s0:e], second[s0:e])
+
+    @inline
+    def keep_two(two: Any, near: Any, tie: Any, out: Any, best: Any, second: Any) -> None:
+        # a strip's best two scores (``strip_labels``' results ``two``, its
+        # near ties' rows in ``near``) into ``best`` and ``second`` (the
+        # strip's rows): where a near tie went to another center than the
+        # computed best, (the compared bound, the computed best)
+        b, s, a, count = two
+        for i in range(out.shape[0]):
+            best[i] = b[i]
+            second[i] = s[i]
+        for q in range(count):
+            i = near[q]
+            if out[i] != a[i]:
+                second[i] = b[i]
+                best[i] = b[i] + tie
+
+    _share(keep_two=keep_two)
 
     @jit
     def lloyd_columns(
@@ -784,6 +797,32 @@ def _kernels() -> _Kernels:
             _nb_strip_product(gemm, X, s0, n, B, P, args)
             _nb_strip_labels(P, X[s0:e], C, half, tie, 0, n, bufs, out[s0:e])
 
+    @jit
+    def two_strips(
+        X: Any,
+        C: Any,
+        B: Any,
+        b_t: bool,
+        half: Any,
+        tie: Any,
+        gemm: int,
+        out: Any,
+        best: Any,
+        second: Any,
+    ) -> None:
+        # ``settle_two`` with the products a strip at a time (``strip_product``)
+        m = X.shape[0]
+        k = C.shape[0]
+        P = np.empty((k, STRIP), dtype=X.dtype)
+        bufs = _nb_strip_buffers(X.dtype, k)
+        args = _nb_strip_gemm_args(X, k, b_t)
+        for s0 in range(0, m, STRIP):
+            n = min(STRIP, m - s0)
+            e = s0 + n
+            _nb_strip_product(gemm, X, s0, n, B, P, args)
+            two = _nb_strip_labels(P, X[s0:e], C, half, tie, 0, n, bufs, out[s0:e])
+            _nb_keep_two(two, bufs[3], tie, out[s0:e], best[s0:e], second[s0:e])
+
     _share(
         exact_pair=exact_pair,
         exact_label=exact_label,
@@ -805,6 +844,7 @@ def _kernels() -> _Kernels:
         lloyd_wide=lloyd_wide,
         labels_costs_strips=labels_costs_strips,
         labels_strips=labels_strips,
+        two_strips=two_strips,
     )
 
 
@@ -814,13 +854,20 @@ def nearest_two(
     """``_kernels.nearest_two`` for NumPy arrays of at most ``COLUMNS_MAX_D``
     features and k >= 2, compiled: the labels (the same rule, so the same
     labels), and each row's best two computed scores (products taken
-    center by center, so not the array code's bits: both are within the
-    rounding that the bounds allow for)."""
+    center by center, a strip at a time where the strip loop's gemm applies:
+    not the array code's bits, both within the rounding that the bounds
+    allow for)."""
     m = Xb.shape[0]
     labels = np.empty(m, dtype=np.int64)
     best = np.empty(m, dtype=Xb.dtype)
     second = np.empty(m, dtype=Xb.dtype)
-    if m:
+    gemm = _strip_gemm(Xb, centers, half_csq) if m else None
+    if gemm is not None:
+        B, b_t = _strip_centers(centers)
+        _kernels().two_strips(
+            Xb, centers, B, b_t, half_csq, Xb.dtype.type(tie), gemm, labels, best, second
+        )
+    elif m:
         products = np.matmul(centers, Xb.T)
         settle_two = _kernels().settle_two
         settle_two(products, Xb, centers, half_csq, products.dtype.type(tie), labels, best, second)
