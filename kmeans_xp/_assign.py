@@ -526,9 +526,9 @@ def sum_of_squares(sxp: Namespace, values: Array) -> float:
     computed at a power-of-two scale (``pow2_scale``) so that it neither
     underflows nor overflows: the same bits as ``sum(values**2)`` where that
     does neither, and exactly proportional to the data's scale."""
-    scale = pow2_scale(sxp, values.dtype, float(sxp.max(sxp.abs(values))))
+    scale = pow2_scale(sxp, values.dtype, _backend.largest(sxp, sxp.abs(values)))
     scaled = values * scale if scale != 1.0 else values
-    return float(sxp.sum(scaled * scaled)) / (scale * scale)
+    return _backend.total(sxp, scaled * scaled) / (scale * scale)
 
 
 # ------------------------------------------------------------------- passes
@@ -662,7 +662,7 @@ def _cost_scale(data: Data, centers: Array) -> float:
     # dense Euclidean costs are summed at a power-of-two scale (``pow2_scale``)
     if data.geometry is Geometry.EUCLIDEAN and not data.sparse:
         sxp = data.sxp
-        big = max(max_row_norm(data), float(sxp.max(sxp.abs(centers))))
+        big = max(max_row_norm(data), _backend.largest(sxp, sxp.abs(centers)))
         return pow2_scale(sxp, data.sdtype, big)
     return 1.0
 

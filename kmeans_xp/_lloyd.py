@@ -86,13 +86,13 @@ def new_centers(data: Data, old: Array, labels: Array, sums: Array, counts: Arra
     relocated = False
     if n_empty:
         sums, counts, relocated = relocate_empty(data, old, labels, sums, counts, n_empty)
-    filled = counts > 0
     if data.geometry is Geometry.COSINE:
         unit, ok = unit_sums(sxp, sums)
-        centers = sxp.where((filled & ok)[:, None], unit, old)
+        centers = sxp.where(((counts > 0) & ok)[:, None], unit, old)
     elif not n_empty:  # the common case: every cluster has weight (same bits)
         centers = sums / counts[:, None]
     else:
+        filled = counts > 0
         safe = sxp.where(filled, counts, sxp.ones_like(counts))
         centers = sxp.where(filled[:, None], sums / safe[:, None], old)
     return Update(centers, relocated)

@@ -3,6 +3,7 @@ row blocks (Dask, one task a block), and the chunk sizes."""
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Generator
@@ -230,6 +231,12 @@ def host_threads() -> int:
     env = os.environ.get("KMEANS_XP_NUM_THREADS")
     if env:
         return max(1, int(env))
+    return _cpus()
+
+
+@functools.cache
+def _cpus() -> int:
+    # the CPUs this process may run on, asked once (every pass needs it)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux

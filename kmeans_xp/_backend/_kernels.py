@@ -33,6 +33,7 @@ __all__ = [
     "hamerly_bounds",
     "has_compiled_loops",
     "host_labels",
+    "largest",
     "lloyd_chunk",
     "lloyd_in_place",
     "lower_closest",
@@ -52,8 +53,26 @@ __all__ = [
     "segment_sum",
     "take_rows",
     "to_dense",
+    "total",
     "within_reach",
 ]
+
+
+def largest(xp: Any, a: Any) -> float:
+    """The largest value of a small array, as a Python float: on NumPy by the
+    array's method (the same reduction; 1.3 us, where ``np.max``'s argument
+    handling made it 3 us, a few times an iteration)."""
+    if isinstance(a, np.ndarray):
+        return float(a.max())
+    return float(xp.max(a))
+
+
+def total(xp: Any, a: Any) -> float:
+    """The sum of a small array's values, as a Python float (NumPy: by the
+    array's method, the same reduction, the same bits, as ``largest``)."""
+    if isinstance(a, np.ndarray):
+        return float(a.sum())
+    return float(xp.sum(a))
 
 
 def nonzero_rows(xp: Any, mask: Any) -> tuple[Any, int]:
@@ -335,9 +354,12 @@ def _compiled_views(xp: Any, *arrays: Any) -> tuple[np.ndarray | None, ...] | No
         return None
     if not _compiled.available():
         return None
-    views = tuple(_host_view(xp, a) for a in arrays)
-    if any(v is None and a is not None for v, a in zip(views, arrays, strict=True)):
-        return None
+    if all(a is None or type(a) is np.ndarray for a in arrays):
+        views: tuple[np.ndarray | None, ...] = arrays  # NumPy's own (3.3 -> 1.2 us)
+    else:
+        views = tuple(_host_view(xp, a) for a in arrays)
+        if any(v is None and a is not None for v, a in zip(views, arrays, strict=True)):
+            return None
     X = views[0]
     if X is None or X.ndim != 2 or X.dtype not in (np.float32, np.float64):
         return None
