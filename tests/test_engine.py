@@ -678,3 +678,24 @@ def test_lloyd_pass_fills_every_label_of_the_host_array(compiled, monkeypatch):
     np.testing.assert_array_equal(first.labels, expected[0])
     np.testing.assert_array_equal(second.labels, expected[1])
     assert second.n_changed == int(np.sum(expected[0] != expected[1]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sum_of_squares_keeps_the_plain_sums_bits_and_scales_exactly(dtype):
+    """The center shift (``sum_of_squares``, compared with ``tol``): the bits
+    of ``sum(values**2)`` where that neither under- nor overflows, the same
+    through the array API alone, and exactly proportional to the scale
+    below (float32 shifts of tiny data square to nothing otherwise)."""
+    import array_api_compat.numpy as np_xp
+    import array_api_strict as strict
+
+    from kmeans_xp._assign import sum_of_squares
+
+    rng = np.random.default_rng(3)
+    for shape in [(1, 1), (3, 2), (8, 2), (16, 9), (300, 7)]:
+        v = (rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 3, shape)).astype(dtype)
+        plain = float(np.sum(v * v))
+        assert sum_of_squares(np_xp, v) == plain
+        assert sum_of_squares(strict, strict.asarray(v)) == plain
+        tiny = v * dtype(2.0**-80)  # exact: a power of two, still normal
+        assert sum_of_squares(np_xp, tiny) == plain * 2.0**-160
