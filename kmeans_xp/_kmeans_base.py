@@ -287,10 +287,15 @@ class _OutputMixin:
             return self
 
 
-@functools.cache
+_PARAM_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _param_names(cls: type) -> tuple[str, ...]:
     """The parameters of an estimator class (its ``__init__``'s), once a class."""
-    return tuple(cls._get_param_names())  # type: ignore[attr-defined]
+    names = _PARAM_NAMES.get(cls)
+    if names is None:
+        names = _PARAM_NAMES[cls] = tuple(cls._get_param_names())  # type: ignore[attr-defined]
+    return names
 
 
 class BaseKMeans(ClusterMixin, TransformerMixin, _OutputMixin, BaseEstimator):
