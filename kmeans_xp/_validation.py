@@ -239,8 +239,9 @@ def _make_constraint(c: Any) -> Any:
 
 
 # constraint tables made into their objects once (each fit validates its
-# parameters: 22 -> 9 us), by the table's identity; the table is kept with
-# them, so the identity cannot be reused while they are
+# parameters: 22 -> 16 us), by the table's identity; the table is kept with
+# them, so the identity cannot be reused while they are (a table changed in
+# place after its first use is not seen: the estimators' tables are not)
 _CONSTRAINT_OBJECTS: dict[int, tuple[Mapping[str, list[Any]], dict[str, list[Any]]]] = {}
 
 

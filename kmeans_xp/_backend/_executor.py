@@ -264,9 +264,9 @@ class _BlasOneThread:
     order and could leave BLAS at one thread. Here the first entrant sets the
     limit and the last one to leave restores what was there before. The
     BLAS libraries are found once (threadpoolctl's controllers); a limit
-    reads and sets their thread counts directly (8 us, where threadpoolctl's
+    reads and sets their thread counts directly (5 us, where threadpoolctl's
     ``limit`` and ``restore_original_limits``, which read every library's
-    description, took 19 us, about four times a small fit).
+    description, took 19 us; a small fit enters it about four times).
     """
 
     def __init__(self) -> None:
