@@ -40,7 +40,7 @@ from ._assign import (
 )
 from ._init import init_random, kmeans_parallel, weight_unit_rows
 from ._init import kmeans_plusplus as _kmeans_plusplus
-from ._kmeans_base import BaseKMeans, InitMethod, Progress, memory_advice
+from ._kmeans_base import BaseKMeans, InitMethod, Progress, memory_advice, one_blas_thread
 from ._typing import Array, Namespace
 from ._validation import (
     MINIBATCH_CONSTRAINTS,
@@ -388,6 +388,7 @@ class MiniBatchKMeans(BaseKMeans):
         return centers
 
     # --------------------------------------------------------------------- fit
+    @one_blas_thread
     def fit(
         self, X: Array, y: object = None, sample_weight: Array | None = None
     ) -> MiniBatchKMeans:
@@ -500,6 +501,7 @@ class MiniBatchKMeans(BaseKMeans):
             self.labels_, self.inertia_ = labels, inertia
         return self
 
+    @one_blas_thread
     def partial_fit(
         self, X: Array, y: object = None, sample_weight: Array | None = None
     ) -> MiniBatchKMeans:

@@ -699,3 +699,39 @@ def test_sum_of_squares_keeps_the_plain_sums_bits_and_scales_exactly(dtype):
         assert sum_of_squares(strict, strict.asarray(v)) == plain
         tiny = v * dtype(2.0**-80)  # exact: a power of two, still normal
         assert sum_of_squares(np_xp, tiny) == plain * 2.0**-160
+
+
+def test_a_fit_holds_blas_at_one_thread_from_its_input_checks_and_gives_it_back(monkeypatch):
+    """Every pass runs with BLAS on one thread; a fit holds that limit once,
+    from the checks of its input (their passes too) to its end, and restores
+    the thread count when it ends, a failed fit included."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from kmeans_xp._kmeans_base import BaseKMeans
+
+    def blas_threads() -> list[int]:
+        info = threadpoolctl.threadpool_info()
+        return [i["num_threads"] for i in info if i["user_api"] == "blas"]
+
+    seen: list[list[int]] = []
+    checks = BaseKMeans._fit_input
+
+    def spy(self, *args, **kwargs):
+        seen.append(blas_threads())
+        return checks(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseKMeans, "_fit_input", spy)
+    X = np.random.default_rng(5).normal(size=(2000, 3)).astype(np.float32)
+    bad = X.copy()
+    bad[7, 1] = np.nan
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        if not before or max(before) < 2:
+            pytest.skip("no BLAS library that takes two threads")
+        KMeans(4, random_state=0, n_init=1).fit(X)
+        MiniBatchKMeans(4, random_state=0, n_init=1, batch_size=256).fit(X)
+        MiniBatchKMeans(4, random_state=0, n_init=1).partial_fit(X)
+        assert blas_threads() == before
+        with pytest.raises(ValueError, match=r"NaN|infinit|finite"):
+            KMeans(4, random_state=0).fit(bad)
+        assert blas_threads() == before
+    assert len(seen) == 4 and all(threads == [1] * len(before) for threads in seen), seen
