@@ -287,8 +287,6 @@ class _OutputMixin:
             return self
 
 
-_PARAM_NAMES: dict[type, tuple[str, ...]] = {}
-
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
@@ -305,6 +303,9 @@ def one_blas_thread(method: _Method) -> _Method:
             return method(*args, **kwargs)
 
     return limited  # type: ignore[return-value]
+
+
+_PARAM_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _param_names(cls: type) -> tuple[str, ...]:
